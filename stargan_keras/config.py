@@ -1,0 +1,99 @@
+"""Training configuration: the official StarGAN options under their official names."""
+
+from __future__ import annotations
+
+import dataclasses
+
+SYNTHETIC_DATASETS = ("synthetic", "synthetic_single", "synthetic_both")
+DATASETS = SYNTHETIC_DATASETS
+
+# The options that fix the shape of the networks: a checkpoint only fits a model built
+# with the same values.
+MODEL_KEYS = ("image_size", "g_conv_dim", "d_conv_dim", "g_repeat_num", "d_repeat_num")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every option of a training run; defaults are the official code's (CelebA, 128 px).
+
+    ``c_dim`` and ``c2_dim`` are None to take the label counts from the data; a number
+    that disagrees with the data is an error rather than a silent override.
+    """
+
+    # Data.
+    dataset: str = "synthetic"
+    selected_attrs: tuple[str, ...] = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young")
+    celeba_crop_size: int = 178
+    rafd_crop_size: int = 256
+    image_size: int = 128
+    c_dim: int | None = None
+    c2_dim: int | None = None
+    # Model.
+    g_conv_dim: int = 64
+    d_conv_dim: int = 64
+    g_repeat_num: int = 6
+    d_repeat_num: int = 6
+    lambda_cls: float = 1.0
+    lambda_rec: float = 10.0
+    lambda_gp: float = 10.0
+    # Training.
+    batch_size: int = 16
+    num_iters: int = 200000
+    num_iters_decay: int = 100000
+    g_lr: float = 1e-4
+    d_lr: float = 1e-4
+    n_critic: int = 5
+    beta1: float = 0.5
+    beta2: float = 0.999
+    resume_iters: int | None = None
+    seed: int = 0
+    # Run directory and monitoring.
+    run_dir: str = "runs/default"
+    log_step: int = 10
+    sample_step: int = 1000
+    model_save_step: int = 10000
+    keep_checkpoints: int = 3
+    num_sample_images: int = 8
+    num_eval_images: int = 256
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first option whose value cannot work."""
+        if self.dataset not in DATASETS:
+            raise ValueError(f"--dataset={self.dataset!r}: expected one of {', '.join(DATASETS)}")
+        positive = ("image_size", "g_conv_dim", "d_conv_dim", "batch_size", "num_iters",
+                    "n_critic", "log_step", "sample_step", "model_save_step",
+                    "keep_checkpoints", "num_sample_images", "num_eval_images")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"--{name}={getattr(self, name)}: must be positive")
+        for name in ("g_repeat_num", "d_repeat_num", "num_iters_decay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{name}={getattr(self, name)}: must not be negative")
+        for name in ("g_lr", "d_lr"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"--{name}={getattr(self, name)}: must be positive")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"--{name}={getattr(self, name)}: must be in [0, 1)")
+        if self.image_size % 4:
+            raise ValueError(f"--image_size={self.image_size}: G needs a multiple of 4")
+        if self.image_size % 2**self.d_repeat_num:
+            raise ValueError(f"--image_size={self.image_size} is not divisible by "
+                             f"2**d_repeat_num = {2**self.d_repeat_num}")
+        if self.num_iters_decay > self.num_iters:
+            raise ValueError(f"--num_iters_decay={self.num_iters_decay} exceeds "
+                             f"--num_iters={self.num_iters}")
+        # One train_step is one n_critic cycle, so every schedule counts whole cycles.
+        for name in ("num_iters", "log_step", "sample_step", "model_save_step"):
+            if getattr(self, name) % self.n_critic:
+                raise ValueError(f"--{name}={getattr(self, name)} is not a multiple of "
+                                 f"--n_critic={self.n_critic}")
+        if self.resume_iters is not None and self.resume_iters % self.n_critic:
+            raise ValueError(f"--resume_iters={self.resume_iters} is not a multiple of "
+                             f"--n_critic={self.n_critic}")
+
+    def model_shape(self) -> dict:
+        return {k: getattr(self, k) for k in MODEL_KEYS}
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)

@@ -1,0 +1,190 @@
+"""Built-in synthetic data: procedurally drawn shapes whose translations have a known answer.
+
+Every image is a scene: an identity (background tone, tint and gradient, position, size,
+shade) plus attributes. Two label sets describe the same world, as CelebA and RaFD
+describe faces:
+
+* ``synthetic`` (multi-label, like CelebA): red / green / blue (mutually exclusive
+  colours, like hair colours), ``square`` (circle or square: a change of shape) and
+  ``large`` (a change of size).
+* ``synthetic_single`` (single-label, like RaFD's expressions): the mark drawn inside the
+  shape: plain, hbar, vbar or cross.
+
+Each label set's images carry all attributes, but know only their own labels. Because
+scenes are explicit, the exact ground truth of any translation can be rendered: the same
+identity with the target attributes. Everything is a pure function of (seed, index), so
+a resumed run sees the same data in the same order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from stargan_keras.labels import LabelLayout, LabelSet, select_attributes
+
+MULTI_LABEL_NAMES = ("red", "green", "blue", "square", "large")
+COLOURS = ("red", "green", "blue")
+MARKS = ("plain", "hbar", "vbar", "cross")
+_PALETTE = tf.constant([[0.90, 0.15, 0.15], [0.15, 0.75, 0.20], [0.15, 0.30, 0.95]])
+_MARK_COLOUR = 0.08
+_BLOCK = 64  # scenes are drawn in blocks of this many, one stateless seed per block
+_SPLITS = {"train": 0, "held_out": 1}
+
+
+def sample_scenes(seed: int, stream: int, block: tf.Tensor) -> dict[str, tf.Tensor]:
+    """The _BLOCK scenes of one block of one stream, a pure function of its arguments."""
+    key = tf.stack([tf.constant(seed, tf.int64) * 1000 + stream, tf.cast(block, tf.int64)])
+    u = tf.random.stateless_uniform((_BLOCK, 12), seed=key)
+    return {
+        "background": 0.3 + 0.4 * u[:, 0:1] + 0.08 * (u[:, 1:4] - 0.5),
+        "gradient_angle": 2.0 * np.pi * u[:, 4],
+        "gradient_amount": 0.2 * u[:, 5],
+        "cx": 0.36 + 0.28 * u[:, 6],
+        "cy": 0.36 + 0.28 * u[:, 7],
+        "radius": 0.15 + 0.05 * u[:, 8],
+        "shade": 0.8 + 0.2 * u[:, 9],
+        "colour": tf.cast(u[:, 10] * 3.0, tf.int32),
+        "square": tf.cast(u[:, 11] < 0.5, tf.float32),
+        "large": tf.cast(tf.random.stateless_uniform((_BLOCK,), seed=key + [0, 1 << 40]) < 0.5,
+                         tf.float32),
+        "mark": tf.random.stateless_uniform((_BLOCK,), seed=key + [0, 2 << 40], maxval=4,
+                                            dtype=tf.int32),
+    }
+
+
+def render(scenes: dict[str, tf.Tensor], size: int) -> tf.Tensor:
+    """Images [N, size, size, 3] in [-1, 1] of a batch of scenes."""
+    coords = (tf.range(size, dtype=tf.float32) + 0.5) / size
+    y, x = coords[None, :, None], coords[None, None, :]
+
+    def per_image(v):
+        return tf.cast(v, tf.float32)[:, None, None]
+
+    dx, dy = x - per_image(scenes["cx"]), y - per_image(scenes["cy"])
+    radius = per_image(scenes["radius"]) * (1.0 + 0.45 * per_image(scenes["large"]))
+    circle = tf.sqrt(dx * dx + dy * dy)
+    square = tf.maximum(tf.abs(dx), tf.abs(dy)) / 0.9
+    distance = tf.where(per_image(scenes["square"]) > 0.5, square, circle)
+    softness = 0.75 / size  # anti-aliased edges, about one pixel wide
+    shape = tf.sigmoid((radius - distance) / softness)
+
+    rel_softness = softness / radius
+    along_x, along_y = tf.abs(dx) / radius, tf.abs(dy) / radius
+    hbar = tf.sigmoid((0.2 - along_y) / rel_softness) * tf.sigmoid((0.6 - along_x) / rel_softness)
+    vbar = tf.sigmoid((0.2 - along_x) / rel_softness) * tf.sigmoid((0.6 - along_y) / rel_softness)
+    marks = tf.stack([tf.zeros_like(hbar), hbar, vbar, tf.maximum(hbar, vbar)], axis=-1)
+    mark = tf.reduce_sum(marks * tf.one_hot(scenes["mark"], 4)[:, None, None, :], axis=-1)
+
+    angle = per_image(scenes["gradient_angle"])
+    ramp = (x - 0.5) * tf.cos(angle) + (y - 0.5) * tf.sin(angle)
+    background = (scenes["background"][:, None, None, :]
+                  + (per_image(scenes["gradient_amount"]) * ramp)[..., None])
+    colour = tf.gather(_PALETTE, scenes["colour"]) * scenes["shade"][:, None]
+    shape, mark = shape[..., None], (mark * shape)[..., None]
+    image = background * (1.0 - shape) + colour[:, None, None, :] * shape
+    image = image * (1.0 - mark) + _MARK_COLOUR * mark
+    return tf.clip_by_value(image, 0.0, 1.0) * 2.0 - 1.0
+
+
+class SyntheticShapes:
+    """One label set's view of the synthetic world: a training stream and a held-out split.
+
+    Args:
+        name: "synthetic" (multi-label) or "synthetic_single" (single-label).
+        image_size: side of the square images.
+        seed: the world's seed; each view draws its own identities from it.
+        selected_attrs: for the multi-label view, the attributes to learn (a subset of
+            MULTI_LABEL_NAMES that keeps the three colours together or leaves them out).
+    """
+
+    def __init__(self, name: str, image_size: int, seed: int = 0,
+                 selected_attrs: tuple[str, ...] = MULTI_LABEL_NAMES):
+        if name == "synthetic":
+            columns = select_attributes(MULTI_LABEL_NAMES, selected_attrs, "the synthetic data")
+            chosen = [c for c in COLOURS if c in selected_attrs]
+            if chosen and len(chosen) != len(COLOURS):
+                raise ValueError("selected_attrs must name all of red, green, blue or none of "
+                                 f"them (they are one exclusive group); got {', '.join(chosen)}")
+            self.label_set = LabelSet(name, tuple(selected_attrs), multi_label=True,
+                                      exclusive=(COLOURS,) if chosen else ())
+            self._columns = columns
+            self._stream = 0
+        elif name == "synthetic_single":
+            self.label_set = LabelSet(name, MARKS, multi_label=False)
+            self._stream = 2
+        else:
+            raise ValueError(f"unknown synthetic dataset {name!r}")
+        self.image_size, self.seed = image_size, seed
+
+    def labels(self, scenes: dict[str, tf.Tensor]) -> tf.Tensor:
+        """This view's labels [N, dim] of a batch of scenes."""
+        if not self.label_set.multi_label:
+            return tf.one_hot(scenes["mark"], len(MARKS))
+        every = tf.concat([tf.one_hot(scenes["colour"], 3), scenes["square"][:, None],
+                           scenes["large"][:, None]], axis=1)
+        return tf.gather(every, self._columns, axis=1)
+
+    def apply(self, scenes: dict[str, tf.Tensor], labels: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The scenes with this view's labels [N, dim] set: the truth of a translation."""
+        scenes = dict(scenes)
+        if not self.label_set.multi_label:
+            scenes["mark"] = tf.argmax(labels, axis=1, output_type=tf.int32)
+            return scenes
+        names = self.label_set.names
+        if "red" in names:
+            colour_columns = [names.index(c) for c in COLOURS]
+            scenes["colour"] = tf.argmax(tf.gather(labels, colour_columns, axis=1), axis=1,
+                                         output_type=tf.int32)
+        for trait in ("square", "large"):
+            if trait in names:
+                scenes[trait] = tf.cast(labels[:, names.index(trait)] > 0.5, tf.float32)
+        return scenes
+
+    def _blocks(self, split: str, first_block: int) -> tf.data.Dataset:
+        stream = self._stream + _SPLITS[split]
+        return tf.data.Dataset.range(first_block, 1 << 62).map(
+            lambda b: sample_scenes(self.seed, stream, b))
+
+    def train_examples(self, start: int = 0) -> tf.data.Dataset:
+        """The endless training stream of (image, labels), from example ``start`` on."""
+        def to_examples(scenes):
+            return render(scenes, self.image_size), self.labels(scenes)
+
+        blocks = self._blocks("train", start // _BLOCK)
+        return (blocks.map(to_examples, num_parallel_calls=tf.data.AUTOTUNE)
+                .unbatch().skip(start % _BLOCK))
+
+    def held_out(self, count: int) -> tuple[tf.Tensor, tf.Tensor, dict[str, tf.Tensor]]:
+        """The first ``count`` held-out (images, labels, scenes), disjoint from training."""
+        blocks = self._blocks("held_out", 0).take(-(-count // _BLOCK))
+        scenes = next(iter(blocks.batch(1 << 20)))
+        scenes = {k: tf.reshape(v, (-1,) + tuple(v.shape[2:]))[:count] for k, v in scenes.items()}
+        return render(scenes, self.image_size), self.labels(scenes), scenes
+
+
+def synthetic_sources(dataset: str, image_size: int, seed: int,
+                      selected_attrs: tuple[str, ...]) -> list[SyntheticShapes]:
+    """The sources behind --dataset=synthetic, synthetic_single or synthetic_both."""
+    if dataset == "synthetic_both":
+        return [SyntheticShapes("synthetic", image_size, seed, selected_attrs),
+                SyntheticShapes("synthetic_single", image_size, seed)]
+    return [SyntheticShapes(dataset, image_size, seed, selected_attrs)]
+
+
+def ground_truth(sources: list[SyntheticShapes], layout: LabelLayout,
+                 scenes: dict[str, tf.Tensor], targets: tf.Tensor) -> tf.Tensor:
+    """Render the true translations of ``scenes`` to ``targets`` [N, layout.width].
+
+    In joint training the target's mask names the label set it speaks of; without a
+    mask there is one set.
+    """
+    active = (tf.argmax(targets[:, layout.logits_dim:], axis=1, output_type=tf.int32)
+              if layout.joint else tf.zeros(tf.shape(targets)[:1], tf.int32))
+    truth = None
+    for i, source in enumerate(sources):
+        start, end = layout.span(i)
+        images = render(source.apply(scenes, targets[:, start:end]), source.image_size)
+        truth = images if truth is None else tf.where((active == i)[:, None, None, None],
+                                                      images, truth)
+    return truth

@@ -1,0 +1,109 @@
+"""What a person watches during training: progress bar, TensorBoard, sample grids."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from stargan_keras import evaluation, images
+from stargan_keras.labels import LabelLayout, grid_targets
+from stargan_keras.run_dir import RunDirectory
+from stargan_keras.stargan import D_METRICS, G_METRICS, StarGAN
+
+EVAL_FILE = "translation_error.json"
+
+
+class TrainingMonitor:
+    """Logs losses, learning rates and images/s; writes sample grids and held-out error.
+
+    Args:
+        model: the StarGAN being trained.
+        run: its run directory.
+        samples: (images, labels in the layout) of the fixed validation images.
+        held_out: for synthetic data, one (images, labels, scenes) per source, on which
+            translations are scored against rendered truth; None otherwise.
+        sources: the data sources (needed to render the truth).
+        images_per_cycle: images one train_step consumes, for images/s.
+    """
+
+    def __init__(self, model: StarGAN, run: RunDirectory, num_iters: int, samples,
+                 held_out, sources, images_per_cycle: int):
+        self.model, self.run, self.num_iters = model, run, num_iters
+        self.samples, self.held_out, self.sources = samples, held_out, sources
+        self.images_per_cycle = images_per_cycle
+        self.writer = tf.summary.create_file_writer(run.logs)
+        names = list(D_METRICS + G_METRICS) + ["images/s"]
+        self.progbar = keras.utils.Progbar(num_iters, stateful_metrics=names,
+                                           verbose=1 if sys.stdout.isatty() else 2)
+        self._last_time, self._last_iteration = None, None
+
+    def start(self, iteration: int) -> None:
+        self._last_time, self._last_iteration = time.perf_counter(), iteration
+
+    def log(self, iteration: int, logs: dict) -> None:
+        """Scalars for TensorBoard (stepped by iteration) and the progress bar."""
+        now = time.perf_counter()
+        cycles = (iteration - self._last_iteration) / self.model.n_critic
+        rate = cycles * self.images_per_cycle / max(now - self._last_time, 1e-9)
+        self._last_time, self._last_iteration = now, iteration
+        values = {k: float(v) for k, v in logs.items()}
+        with self.writer.as_default(step=iteration):
+            for name, value in values.items():
+                tf.summary.scalar(name, value)
+            tf.summary.scalar("G/lr", self._lr(self.model.g_optimizer))
+            tf.summary.scalar("D/lr", self._lr(self.model.d_optimizer))
+            tf.summary.scalar("images_per_s", rate)
+        self.progbar.update(iteration, [(k, v) for k, v in values.items()] + [("images/s", rate)])
+
+    @staticmethod
+    def _lr(optimizer) -> float:
+        return float(optimizer.learning_rate)
+
+    def sample(self, iteration: int) -> str:
+        """Write the sample grid: rows are the fixed images, columns input then targets."""
+        sample_images, sample_labels = self.samples
+        columns = [sample_images] + [
+            evaluation.translate(self.model.generator, sample_images, targets)
+            for _, targets in grid_targets(self.model.layout, sample_labels)]
+        picture = images.to_uint8(images.grid(columns))
+        path = os.path.join(self.run.samples, f"{iteration:06d}-images.png")
+        images.write_png(picture, path)
+        with self.writer.as_default(step=iteration):
+            tf.summary.image("samples", picture[None])
+        if self.held_out is not None:
+            self.evaluate(iteration)
+        logging.info("Iteration %d: sample grid %s", iteration, path)
+        return path
+
+    def evaluate(self, iteration: int) -> dict:
+        """Held-out translation error against rendered truth; also written to JSON."""
+        result = evaluation.ground_truth_error(self.model.generator, self.sources,
+                                              self.model.layout, self.held_out)
+        result["iteration"] = iteration
+        with self.writer.as_default(step=iteration):
+            tf.summary.scalar("eval/l1", result["l1"])
+            tf.summary.scalar("eval/psnr", result["psnr"])
+        with open(os.path.join(self.run.path, EVAL_FILE), "w") as f:
+            json.dump(result, f, indent=2)
+        logging.info("Iteration %d: held-out translation error L1 %.4f, PSNR %.2f dB",
+                     iteration, result["l1"], result["psnr"])
+        return result
+
+    def close(self) -> None:
+        self.writer.flush()
+
+
+def fixed_samples(sources, layout: LabelLayout, count: int):
+    """The first ``count`` held-out images of each source with labels in the layout."""
+    all_images, all_labels = [], []
+    for i, source in enumerate(sources):
+        sample_images, labels = source.held_out(count)[:2]
+        all_images.append(sample_images)
+        all_labels.append(layout.embed(i, labels))
+    return tf.concat(all_images, 0), tf.concat(all_labels, 0)

@@ -1,0 +1,136 @@
+"""A run directory: the run's spec, its checkpoints, TensorBoard logs and sample grids.
+
+    RUN/run.json        what shapes the model (sizes, widths, depths, label names)
+    RUN/checkpoints/    ckpt-<iteration>: G, D, both optimizers (the iteration is D's)
+    RUN/logs/           TensorBoard summaries, stepped by training iteration
+    RUN/samples/        <iteration>-images.png sample grids
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import tensorflow as tf
+from absl import logging
+
+from stargan_keras.config import MODEL_KEYS, TrainConfig
+from stargan_keras.labels import LabelLayout
+from stargan_keras.models import Discriminator, Generator
+
+SPEC_FILE = "run.json"
+
+
+def make_spec(config: TrainConfig, layout: LabelLayout) -> dict:
+    return {"model": config.model_shape(), "labels": layout.to_json(),
+            "dataset": config.dataset, "config": config.to_json()}
+
+
+def spec_mismatches(saved: dict, wanted: dict) -> list[str]:
+    """Human-readable differences between two specs in what shapes the model."""
+    problems = [f"{key}: run has {saved['model'].get(key)}, flags give {wanted['model'][key]}"
+                for key in MODEL_KEYS if saved["model"].get(key) != wanted["model"][key]]
+    saved_layout = LabelLayout.from_json(saved["labels"])
+    wanted_layout = LabelLayout.from_json(wanted["labels"])
+    if saved_layout != wanted_layout:
+        def describe(layout):
+            return " | ".join(f"{s.name}: {', '.join(s.names)}" for s in layout.label_sets)
+        problems.append(f"labels: run has [{describe(saved_layout)}], "
+                        f"flags give [{describe(wanted_layout)}]")
+    return problems
+
+
+class RunDirectory:
+    """Paths and spec of one training run."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.checkpoints = os.path.join(path, "checkpoints")
+        self.logs = os.path.join(path, "logs")
+        self.samples = os.path.join(path, "samples")
+
+    @property
+    def spec_path(self) -> str:
+        return os.path.join(self.path, SPEC_FILE)
+
+    def read_spec(self) -> dict:
+        if not os.path.exists(self.spec_path):
+            raise FileNotFoundError(f"{self.spec_path} not found: is {self.path} a run directory?")
+        with open(self.spec_path) as f:
+            return json.load(f)
+
+    def claim(self, spec: dict) -> None:
+        """Write the spec of a new run, or check that an existing run matches it."""
+        if os.path.exists(self.spec_path):
+            problems = spec_mismatches(self.read_spec(), spec)
+            if problems:
+                raise ValueError(f"{self.path} holds a run that does not match these flags:\n  "
+                                 + "\n  ".join(problems))
+            return
+        for path in (self.path, self.checkpoints, self.logs, self.samples):
+            os.makedirs(path, exist_ok=True)
+        temporary = self.spec_path + ".tmp"
+        with open(temporary, "w") as f:
+            json.dump(spec, f, indent=2)
+        os.replace(temporary, self.spec_path)
+
+    def layout(self) -> LabelLayout:
+        return LabelLayout.from_json(self.read_spec()["labels"])
+
+    def build_networks(self) -> tuple[Generator, Discriminator]:
+        """G and D of the shape the spec records, built but not restored."""
+        spec, layout = self.read_spec(), self.layout()
+        return build_networks(spec["model"], layout)
+
+
+def build_networks(model: dict, layout: LabelLayout) -> tuple[Generator, Discriminator]:
+    size = model["image_size"]
+    generator = Generator(model["g_conv_dim"], layout.width, model["g_repeat_num"],
+                          name="generator")
+    discriminator = Discriminator(size, model["d_conv_dim"], layout.logits_dim,
+                                  model["d_repeat_num"], name="discriminator")
+    generator.build(((None, size, size, 3), (None, layout.width)))
+    discriminator.build((None, size, size, 3))
+    return generator, discriminator
+
+
+class Checkpoints:
+    """Checkpoints of G, D and both optimizers, numbered by training iteration.
+
+    TensorFlow writes a checkpoint's files first and only then rewrites the small
+    ``checkpoint`` index file (atomically, by rename), so a crash mid-save leaves the
+    previous checkpoint as the latest readable one. The last ``keep`` are kept.
+    """
+
+    def __init__(self, run: RunDirectory, keep: int = 3, **trackables):
+        self.checkpoint = tf.train.Checkpoint(**trackables)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, run.checkpoints,
+                                                  max_to_keep=keep, checkpoint_name="ckpt")
+
+    def path(self, iteration: int | None) -> str | None:
+        """The checkpoint of ``iteration``, or the latest when None (None if none)."""
+        if iteration is None:
+            return self.manager.latest_checkpoint
+        path = os.path.join(self.manager.directory, f"ckpt-{iteration}")
+        if not tf.io.gfile.exists(path + ".index"):
+            available = ", ".join(p.rsplit("-", 1)[1] for p in self.manager.checkpoints)
+            raise FileNotFoundError(f"no checkpoint for iteration {iteration} in "
+                                    f"{self.manager.directory}; available: {available or 'none'}")
+        return path
+
+    def restore(self, iteration: int | None = None, partial: bool = False) -> int:
+        """Restore a checkpoint; returns its iteration (0 when there is none)."""
+        path = self.path(iteration)
+        if path is None:
+            return 0
+        status = self.checkpoint.restore(path)
+        if partial:
+            status.expect_partial()
+        else:
+            status.assert_consumed()
+        restored = int(path.rsplit("-", 1)[1])
+        logging.info("Resuming from iteration %d (%s)", restored, path)
+        return restored
+
+    def save(self, iteration: int) -> str:
+        return self.manager.save(checkpoint_number=iteration)

@@ -1,0 +1,141 @@
+"""The StarGAN training engine: a keras.Model whose train_step is the paper's objectives."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from stargan_keras import losses
+from stargan_keras.labels import LabelLayout
+from stargan_keras.models import Discriminator, Generator
+
+D_METRICS = ("D/loss_real", "D/loss_fake", "D/loss_cls", "D/loss_gp")
+G_METRICS = ("G/loss_fake", "G/loss_rec", "G/loss_cls")
+
+
+class StarGAN(keras.Model):
+    """G and D trained together (Choi et al. 2018, eqs. 1-7).
+
+    One ``train_step`` is one n_critic cycle of the official loop: n_critic D updates on
+    consecutive slices of the batch (one per label set each iteration in joint training,
+    as the official "Both" mode), then one G update per label set on the last slice.
+    Carrying the whole cycle in one step keeps the schedule free of ``tf.cond`` around
+    ``apply_gradients``, which MirroredStrategy cannot merge.
+
+    A batch (see ``data.pipeline.training_batches``) is a dict of ``images``
+    [n_critic * S * b, H, W, 3], ``labels`` and ``target_labels`` [..., layout.width]
+    and ``alpha`` [...] (the gradient penalty's interpolation weights), ordered
+    iteration-major then label set. All randomness lives in the batch, so a step is a
+    pure function of the weights and the batch.
+
+    Args:
+        generator, discriminator: the networks.
+        layout: the label layout (label sets and mask vector).
+        lambda_cls, lambda_rec, lambda_gp: loss weights.
+        n_critic: D updates per G update.
+    """
+
+    def __init__(self, generator: Generator, discriminator: Discriminator, layout: LabelLayout,
+                 lambda_cls: float = 1.0, lambda_rec: float = 10.0, lambda_gp: float = 10.0,
+                 n_critic: int = 5, **kwargs):
+        super().__init__(**kwargs)
+        if generator.c_dim != layout.width:
+            raise ValueError(f"generator c_dim {generator.c_dim} != label width {layout.width}")
+        if discriminator.c_dim != layout.logits_dim:
+            raise ValueError(
+                f"discriminator c_dim {discriminator.c_dim} != label count {layout.logits_dim}")
+        self.generator, self.discriminator, self.layout = generator, discriminator, layout
+        self.lambda_cls, self.lambda_rec, self.lambda_gp = lambda_cls, lambda_rec, lambda_gp
+        self.n_critic = n_critic
+
+    def compile(self, g_optimizer: keras.optimizers.Optimizer,
+                d_optimizer: keras.optimizers.Optimizer, **kwargs):
+        # optimizer=None: Keras would otherwise add an unused RMSprop over every weight.
+        super().compile(optimizer=None, **kwargs)
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+
+    def build_all(self, image_size: int) -> None:
+        """Create every variable (networks and optimizer slots), e.g. before a restore."""
+        if not self.generator.built:
+            self.generator.build(((None, image_size, image_size, 3), (None, self.layout.width)))
+        if not self.discriminator.built:
+            self.discriminator.build((None, image_size, image_size, 3))
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.built = True
+
+    @property
+    def iteration(self) -> tf.Tensor:
+        """Training iterations done: D updates divided by the label sets per iteration."""
+        return self.d_optimizer.iterations // len(self.layout.label_sets)
+
+    def call(self, inputs):
+        return self.generator(inputs)
+
+    def train_step(self, batch):
+        sets = len(self.layout.label_sets)
+
+        def cycle(key):
+            value = batch[key]
+            return tf.reshape(value, [self.n_critic, sets, -1] + list(value.shape[1:]))
+
+        images, labels, targets, alpha = (cycle(k) for k in
+                                          ("images", "labels", "target_labels", "alpha"))
+        for t in range(self.n_critic):
+            d_logs = [self._d_update(images[t, s], labels[t, s], targets[t, s], alpha[t, s])
+                      for s in range(sets)]
+        g_logs = [self._g_update(images[-1, s], labels[-1, s], targets[-1, s])
+                  for s in range(sets)]
+        logs = {}
+        for name_logs in d_logs + g_logs:
+            for name, value in name_logs.items():
+                logs[name] = logs.get(name, 0.0) + value / sets
+        return logs
+
+    def _replica_scale(self) -> float:
+        # Gradients are summed over replicas: dividing each replica's mean loss by the
+        # replica count makes the update that of the mean over the global batch.
+        return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
+
+    def _d_update(self, x_real, c_org, c_trg, alpha):
+        x_fake = tf.stop_gradient(self.generator([x_real, c_trg], training=True))
+        alpha = tf.reshape(alpha, (-1, 1, 1, 1))
+        x_hat = alpha * x_real + (1.0 - alpha) * x_fake
+        weights = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            src_real, cls_real = self.discriminator(x_real, training=True)
+            src_fake, _ = self.discriminator(x_fake, training=True)
+            with tf.GradientTape() as gp_tape:
+                gp_tape.watch(x_hat)
+                src_hat_sum = tf.reduce_sum(self.discriminator(x_hat, training=True)[0])
+            x_hat_grad = gp_tape.gradient(src_hat_sum, x_hat)
+            logs = {
+                "D/loss_real": losses.adversarial_real(src_real),
+                "D/loss_fake": losses.adversarial_fake(src_fake),
+                "D/loss_cls": self.layout.classification_loss(cls_real, c_org),
+                "D/loss_gp": losses.gradient_penalty(x_hat_grad),
+            }
+            total = (logs["D/loss_real"] + logs["D/loss_fake"]
+                     + self.lambda_cls * logs["D/loss_cls"] + self.lambda_gp * logs["D/loss_gp"])
+            scaled = total * self._replica_scale()
+        grads = tape.gradient(scaled, weights)
+        self.d_optimizer.apply_gradients(zip(grads, weights))
+        return logs
+
+    def _g_update(self, x_real, c_org, c_trg):
+        weights = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            x_fake = self.generator([x_real, c_trg], training=True)
+            src_fake, cls_fake = self.discriminator(x_fake, training=True)
+            x_rec = self.generator([x_fake, c_org], training=True)
+            logs = {
+                "G/loss_fake": losses.generator_adversarial(src_fake),
+                "G/loss_rec": losses.reconstruction(x_real, x_rec),
+                "G/loss_cls": self.layout.classification_loss(cls_fake, c_trg),
+            }
+            total = (logs["G/loss_fake"] + self.lambda_rec * logs["G/loss_rec"]
+                     + self.lambda_cls * logs["G/loss_cls"])
+            scaled = total * self._replica_scale()
+        grads = tape.gradient(scaled, weights)
+        self.g_optimizer.apply_gradients(zip(grads, weights))
+        return logs

@@ -1,0 +1,88 @@
+"""``python -m stargan_keras.train --flagfile=configs/synthetic.cfg``: flags in, train() out.
+
+Every official StarGAN option keeps its official name and default; a flagfile may set
+any of them. The work happens in ``train_lib.train``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from absl import app, flags, logging
+
+from stargan_keras.config import DATASETS, TrainConfig
+
+_DEFAULTS = TrainConfig()
+FLAGS = flags.FLAGS
+
+flags.DEFINE_enum("dataset", _DEFAULTS.dataset, DATASETS, "Which data to train on.")
+flags.DEFINE_list("selected_attrs", list(_DEFAULTS.selected_attrs),
+                  "Attributes to learn, for multi-label data (CelebA's defaults; the synthetic "
+                  "data uses red,green,blue,square,large unless told otherwise).")
+flags.DEFINE_integer("c_dim", 5, "Label count of the (first) dataset; follows the data "
+                     "unless given, and an explicit value that disagrees is an error.")
+flags.DEFINE_integer("c2_dim", 8, "Label count of the second dataset in joint training; "
+                     "follows the data unless given.")
+flags.DEFINE_integer("celeba_crop_size", _DEFAULTS.celeba_crop_size, "Center crop for CelebA.")
+flags.DEFINE_integer("rafd_crop_size", _DEFAULTS.rafd_crop_size, "Center crop for RaFD.")
+flags.DEFINE_integer("image_size", _DEFAULTS.image_size, "Image height and width.")
+flags.DEFINE_integer("g_conv_dim", _DEFAULTS.g_conv_dim, "G's first-layer channels.")
+flags.DEFINE_integer("d_conv_dim", _DEFAULTS.d_conv_dim, "D's first-layer channels.")
+flags.DEFINE_integer("g_repeat_num", _DEFAULTS.g_repeat_num, "Residual blocks in G.")
+flags.DEFINE_integer("d_repeat_num", _DEFAULTS.d_repeat_num, "Stride-2 convolutions in D.")
+flags.DEFINE_float("lambda_cls", _DEFAULTS.lambda_cls, "Weight of the classification loss.")
+flags.DEFINE_float("lambda_rec", _DEFAULTS.lambda_rec, "Weight of the reconstruction loss.")
+flags.DEFINE_float("lambda_gp", _DEFAULTS.lambda_gp, "Weight of the gradient penalty.")
+flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size,
+                     "Images per iteration on each replica (the global batch is this times the "
+                     "number of replicas).")
+flags.DEFINE_integer("num_iters", _DEFAULTS.num_iters, "Training iterations (D updates).")
+flags.DEFINE_integer("num_iters_decay", _DEFAULTS.num_iters_decay,
+                     "Iterations at the end over which the learning rates decay linearly to 0.")
+flags.DEFINE_float("g_lr", _DEFAULTS.g_lr, "G's learning rate.")
+flags.DEFINE_float("d_lr", _DEFAULTS.d_lr, "D's learning rate.")
+flags.DEFINE_integer("n_critic", _DEFAULTS.n_critic, "D updates per G update.")
+flags.DEFINE_float("beta1", _DEFAULTS.beta1, "Adam beta1.")
+flags.DEFINE_float("beta2", _DEFAULTS.beta2, "Adam beta2.")
+flags.DEFINE_integer("resume_iters", None,
+                     "Resume from this iteration's checkpoint (default: the latest, if any).")
+flags.DEFINE_integer("seed", _DEFAULTS.seed, "Seed of data order, targets and penalty weights.")
+flags.DEFINE_string("run_dir", _DEFAULTS.run_dir,
+                    "Folder of this run: checkpoints, TensorBoard logs, sample grids.")
+flags.DEFINE_integer("log_step", _DEFAULTS.log_step, "Iterations between loss logs.")
+flags.DEFINE_integer("sample_step", _DEFAULTS.sample_step, "Iterations between sample grids.")
+flags.DEFINE_integer("model_save_step", _DEFAULTS.model_save_step,
+                     "Iterations between checkpoints.")
+flags.DEFINE_integer("keep_checkpoints", _DEFAULTS.keep_checkpoints,
+                     "How many of the latest checkpoints to keep.")
+flags.DEFINE_integer("num_sample_images", _DEFAULTS.num_sample_images,
+                     "Fixed validation images per dataset in each sample grid.")
+flags.DEFINE_integer("num_eval_images", _DEFAULTS.num_eval_images,
+                     "Held-out images per dataset for the synthetic translation error.")
+
+
+def config_from_flags() -> TrainConfig:
+    """A TrainConfig from the parsed flags; unset label counts follow the data."""
+    values = {name: FLAGS[name].value for name in TrainConfig.__dataclass_fields__}
+    values["selected_attrs"] = tuple(values["selected_attrs"])
+    for name in ("c_dim", "c2_dim"):
+        if not FLAGS[name].present:
+            values[name] = None
+    return TrainConfig(**values)
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    from stargan_keras.train_lib import train  # imports TensorFlow: after flag parsing
+
+    try:
+        train(config_from_flags())
+    except (ValueError, FileNotFoundError) as error:
+        logging.error("%s", error)
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,1 @@
+"""Benchmarks and one-off utilities (not installed with the package)."""
