@@ -23,6 +23,11 @@ class TrainConfig:
     # Data.
     dataset: str = "synthetic"
     selected_attrs: tuple[str, ...] = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young")
+    tfds_data_dir: str | None = None
+    celeba_image_dir: str | None = None
+    attr_path: str | None = None
+    rafd_image_dir: str | None = None
+    image_dir: str | None = None
     celeba_crop_size: int = 178
     rafd_crop_size: int = 256
     image_size: int = 128

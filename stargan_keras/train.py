@@ -23,6 +23,13 @@ flags.DEFINE_integer("c_dim", 5, "Label count of the (first) dataset; follows th
                      "unless given, and an explicit value that disagrees is an error.")
 flags.DEFINE_integer("c2_dim", 8, "Label count of the second dataset in joint training; "
                      "follows the data unless given.")
+flags.DEFINE_string("tfds_data_dir", None, "TensorFlow Datasets data_dir holding celeb_a.")
+flags.DEFINE_string("celeba_image_dir", None,
+                    "CelebA images in the official layout (img_align_celeba/); with --attr_path.")
+flags.DEFINE_string("attr_path", None,
+                    "Labels file: CelebA's list_attr_celeba.txt, or a CSV/TSV for --dataset=folder.")
+flags.DEFINE_string("rafd_image_dir", None, "RaFD images, one sub-folder per expression.")
+flags.DEFINE_string("image_dir", None, "Your own images, for --dataset=folder.")
 flags.DEFINE_integer("celeba_crop_size", _DEFAULTS.celeba_crop_size, "Center crop for CelebA.")
 flags.DEFINE_integer("rafd_crop_size", _DEFAULTS.rafd_crop_size, "Center crop for RaFD.")
 flags.DEFINE_integer("image_size", _DEFAULTS.image_size, "Image height and width.")

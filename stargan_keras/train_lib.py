@@ -7,23 +7,13 @@ import tensorflow as tf
 from absl import logging
 
 from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
-from stargan_keras.data import synthetic
+from stargan_keras.data import make_sources
 from stargan_keras.data.pipeline import training_batches
 from stargan_keras.labels import LabelLayout
 from stargan_keras.monitor import TrainingMonitor, fixed_samples
 from stargan_keras.run_dir import Checkpoints, RunDirectory, build_networks, make_spec
 from stargan_keras.schedule import LinearDecay
 from stargan_keras.stargan import StarGAN
-
-
-def make_sources(config: TrainConfig) -> list:
-    """The data sources behind ``config.dataset``, in label-layout order."""
-    if config.dataset in SYNTHETIC_DATASETS:
-        attrs = tuple(config.selected_attrs)
-        if config.selected_attrs == TrainConfig.selected_attrs:
-            attrs = synthetic.MULTI_LABEL_NAMES  # CelebA's default names mean nothing here
-        return synthetic.synthetic_sources(config.dataset, config.image_size, config.seed, attrs)
-    raise ValueError(f"--dataset={config.dataset!r} is not supported")
 
 
 def check_label_dims(config: TrainConfig, layout: LabelLayout) -> None:
