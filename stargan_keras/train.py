@@ -27,7 +27,7 @@ flags.DEFINE_string("tfds_data_dir", None, "TensorFlow Datasets data_dir holding
 flags.DEFINE_string("celeba_image_dir", None,
                     "CelebA images in the official layout (img_align_celeba/); with --attr_path.")
 flags.DEFINE_string("attr_path", None,
-                    "Labels file: CelebA's list_attr_celeba.txt, or a CSV/TSV for --dataset=folder.")
+                    "Labels file: list_attr_celeba.txt, or a CSV/TSV for --dataset=folder.")
 flags.DEFINE_string("rafd_image_dir", None, "RaFD images, one sub-folder per expression.")
 flags.DEFINE_string("image_dir", None, "Your own images, for --dataset=folder.")
 flags.DEFINE_integer("celeba_crop_size", _DEFAULTS.celeba_crop_size, "Center crop for CelebA.")
