@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 SYNTHETIC_DATASETS = ("synthetic", "synthetic_single", "synthetic_both")
-DATASETS = SYNTHETIC_DATASETS
+DATASETS = ("celeba", "rafd", "both", "folder") + SYNTHETIC_DATASETS
 
 # The options that fix the shape of the networks: a checkpoint only fits a model built
 # with the same values.
@@ -52,6 +54,11 @@ class TrainConfig:
     beta2: float = 0.999
     resume_iters: int | None = None
     seed: int = 0
+    deterministic: bool = False
+    # Distribution.
+    strategy: str = "default"
+    cpu_devices: int = 0
+    tpu: str | None = None
     # Run directory and monitoring.
     run_dir: str = "runs/default"
     log_step: int = 10
@@ -63,8 +70,11 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the first option whose value cannot work."""
+        if self.cpu_devices < 0:
+            raise ValueError(f"--cpu_devices={self.cpu_devices}: must not be negative")
         if self.dataset not in DATASETS:
             raise ValueError(f"--dataset={self.dataset!r}: expected one of {', '.join(DATASETS)}")
+        self._validate_data_paths()
         positive = ("image_size", "g_conv_dim", "d_conv_dim", "batch_size", "num_iters",
                     "n_critic", "log_step", "sample_step", "model_save_step",
                     "keep_checkpoints", "num_sample_images", "num_eval_images")
@@ -96,6 +106,36 @@ class TrainConfig:
         if self.resume_iters is not None and self.resume_iters % self.n_critic:
             raise ValueError(f"--resume_iters={self.resume_iters} is not a multiple of "
                              f"--n_critic={self.n_critic}")
+
+    def _validate_data_paths(self) -> None:
+        """The folders and files the dataset reads must be given and exist."""
+        needed = []  # (flag, is a folder)
+        if self.dataset in ("celeba", "both"):
+            if self.tfds_data_dir is not None:
+                if self.celeba_image_dir is not None:
+                    raise ValueError("give CelebA either as --tfds_data_dir or as "
+                                     "--celeba_image_dir with --attr_path, not both")
+                needed.append(("tfds_data_dir", True))
+            else:
+                needed += [("celeba_image_dir", True), ("attr_path", False)]
+        if self.dataset in ("rafd", "both"):
+            needed.append(("rafd_image_dir", True))
+        if self.dataset == "folder":
+            needed.append(("image_dir", True))
+            if self.attr_path is not None:
+                needed.append(("attr_path", False))
+        for name, is_folder in needed:
+            path = getattr(self, name)
+            if path is None:
+                raise ValueError(f"--dataset={self.dataset} needs --{name}")
+            if is_folder and not os.path.isdir(path):
+                raise ValueError(f"--{name}={path}: no such folder")
+            if not is_folder and not os.path.isfile(path):
+                raise ValueError(f"--{name}={path}: no such file")
+        if self.dataset in ("celeba", "rafd", "both"):
+            for name in ("celeba_crop_size", "rafd_crop_size"):
+                if getattr(self, name) <= 0:
+                    raise ValueError(f"--{name}={getattr(self, name)}: must be positive")
 
     def model_shape(self) -> dict:
         return {k: getattr(self, k) for k in MODEL_KEYS}

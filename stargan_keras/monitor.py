@@ -39,8 +39,9 @@ class TrainingMonitor:
         self.images_per_cycle = images_per_cycle
         self.writer = tf.summary.create_file_writer(run.logs)
         names = list(D_METRICS + G_METRICS) + ["images/s"]
-        self.progbar = keras.utils.Progbar(num_iters, stateful_metrics=names,
-                                           verbose=1 if sys.stdout.isatty() else 2)
+        # A live bar on a terminal; one log line per log_step in files and CI logs.
+        self.progbar = (keras.utils.Progbar(num_iters, stateful_metrics=names)
+                        if sys.stdout.isatty() else None)
         self._last_time, self._last_iteration = None, None
 
     def start(self, iteration: int) -> None:
@@ -59,7 +60,11 @@ class TrainingMonitor:
             tf.summary.scalar("G/lr", self._lr(self.model.g_optimizer))
             tf.summary.scalar("D/lr", self._lr(self.model.d_optimizer))
             tf.summary.scalar("images_per_s", rate)
-        self.progbar.update(iteration, [(k, v) for k, v in values.items()] + [("images/s", rate)])
+        if self.progbar:
+            self.progbar.update(iteration, list(values.items()) + [("images/s", rate)])
+        else:
+            logging.info("Iteration %d/%d: %s, %.1f images/s", iteration, self.num_iters,
+                         ", ".join(f"{k} {v:.4f}" for k, v in values.items()), rate)
 
     @staticmethod
     def _lr(optimizer) -> float:

@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import tempfile
 
 import tensorflow as tf
 from absl import logging
@@ -94,6 +96,40 @@ def build_networks(model: dict, layout: LabelLayout) -> tuple[Generator, Discrim
     return generator, discriminator
 
 
+class RunLock:
+    """Exclusive use of a run directory by one live training process.
+
+    An flock on RUN/.lock: the operating system releases it when the process ends, by
+    SIGKILL too, so a crashed run never leaves a stale lock behind.
+    """
+
+    def __init__(self, run: RunDirectory):
+        self.path = os.path.join(run.path, ".lock")
+        self.run_path = run.path
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        os.makedirs(self.run_path, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RuntimeError(f"{self.run_path} is in use by another training process "
+                               f"(pid {owner}); wait for it or choose another --run_dir") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
 class Checkpoints:
     """Checkpoints of G, D and both optimizers, numbered by training iteration.
 
@@ -132,5 +168,12 @@ class Checkpoints:
         logging.info("Resuming from iteration %d (%s)", restored, path)
         return restored
 
-    def save(self, iteration: int) -> str:
-        return self.manager.save(checkpoint_number=iteration)
+    def save(self, iteration: int, chief: bool = True) -> str | None:
+        """Save as ``ckpt-<iteration>``. Under MultiWorkerMirroredStrategy every worker
+        must take part in a save, but only the chief's is kept: the others write to a
+        temporary folder that is deleted at once."""
+        if chief:
+            return self.manager.save(checkpoint_number=iteration)
+        with tempfile.TemporaryDirectory() as scratch:
+            self.checkpoint.write(os.path.join(scratch, "ckpt"))
+        return None

@@ -10,7 +10,7 @@ import sys
 
 from absl import app, flags, logging
 
-from stargan_keras.config import DATASETS, TrainConfig
+from stargan_keras.config import DATASETS, STRATEGIES, TrainConfig
 
 _DEFAULTS = TrainConfig()
 FLAGS = flags.FLAGS
@@ -54,6 +54,15 @@ flags.DEFINE_float("beta2", _DEFAULTS.beta2, "Adam beta2.")
 flags.DEFINE_integer("resume_iters", None,
                      "Resume from this iteration's checkpoint (default: the latest, if any).")
 flags.DEFINE_integer("seed", _DEFAULTS.seed, "Seed of data order, targets and penalty weights.")
+flags.DEFINE_bool("deterministic", _DEFAULTS.deterministic,
+                  "TensorFlow op determinism: a killed and resumed run ends bit-identical to an "
+                  "uninterrupted one (slower).")
+flags.DEFINE_enum("strategy", _DEFAULTS.strategy, STRATEGIES,
+                  "tf.distribute strategy: default (one device), mirrored (all GPUs, or "
+                  "--cpu_devices), multi_worker (TF_CONFIG), tpu (--tpu).")
+flags.DEFINE_integer("cpu_devices", _DEFAULTS.cpu_devices,
+                     "Split the CPU into this many logical devices (for mirrored on a CPU).")
+flags.DEFINE_string("tpu", _DEFAULTS.tpu, "TPU name or grpc:// address for --strategy=tpu.")
 flags.DEFINE_string("run_dir", _DEFAULTS.run_dir,
                     "Folder of this run: checkpoints, TensorBoard logs, sample grids.")
 flags.DEFINE_integer("log_step", _DEFAULTS.log_step, "Iterations between loss logs.")
@@ -85,7 +94,7 @@ def main(argv: list[str]) -> None:
 
     try:
         train(config_from_flags())
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, RuntimeError, FloatingPointError) as error:
         logging.error("%s", error)
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+
 import keras
+import numpy as np
 import tensorflow as tf
 from absl import logging
 
 from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
 from stargan_keras.data import make_sources
 from stargan_keras.data.pipeline import training_batches
+from stargan_keras.distribute import distribute, is_chief, make_strategy
 from stargan_keras.labels import LabelLayout
 from stargan_keras.monitor import TrainingMonitor, fixed_samples
-from stargan_keras.run_dir import Checkpoints, RunDirectory, build_networks, make_spec
+from stargan_keras.run_dir import Checkpoints, RunDirectory, RunLock, build_networks, make_spec
 from stargan_keras.schedule import LinearDecay
 from stargan_keras.stargan import StarGAN
 
@@ -47,17 +53,36 @@ def build_model(config: TrainConfig, layout: LabelLayout) -> StarGAN:
 
 
 def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -> StarGAN:
-    """Train (or resume) the run in ``config.run_dir``; returns the trained model."""
+    """Train (or resume) the run in ``config.run_dir``; returns the trained model.
+
+    Re-running the same call after a crash resumes from the latest checkpoint: weights,
+    optimizer states and the iteration come from it, and the data, targets and penalty
+    weights are pure functions of (seed, iteration). SIGTERM saves the current iteration
+    and returns. A non-finite loss raises FloatingPointError without saving anything.
+    """
     config.validate()
-    strategy = strategy or tf.distribute.get_strategy()
+    strategy = strategy or make_strategy(config.strategy, config.cpu_devices, config.tpu)
+    keras.utils.set_random_seed(config.seed)  # the initial weights of a new run
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
     sources = make_sources(config)
     layout = LabelLayout(tuple(s.label_set for s in sources))
     check_label_dims(config, layout)
     run = RunDirectory(config.run_dir)
-    run.claim(make_spec(config, layout))
+    chief = is_chief(strategy)
+    with RunLock(run) if chief else contextlib.nullcontext():
+        if chief:
+            run.claim(make_spec(config, layout))
+        with strategy.scope():
+            model = build_model(config, layout)
+        with termination_requests() as terminate:
+            _train_loop(config, strategy, model, sources, run, chief, terminate)
+    return model
 
-    with strategy.scope():
-        model = build_model(config, layout)
+
+def _train_loop(config: TrainConfig, strategy: tf.distribute.Strategy, model: StarGAN,
+                sources: list, run: RunDirectory, chief: bool, terminate) -> None:
+    layout = model.layout
     checkpoints = Checkpoints(run, config.keep_checkpoints, generator=model.generator,
                               discriminator=model.discriminator,
                               g_optimizer=model.g_optimizer, d_optimizer=model.d_optimizer)
@@ -65,39 +90,70 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
     if iteration % config.n_critic:
         raise ValueError(f"checkpoint iteration {iteration} is not a multiple of n_critic "
                          f"{config.n_critic}")
-
     replicas = strategy.num_replicas_in_sync
-    batches = training_batches(sources, layout, config.batch_size, config.n_critic, replicas,
-                               iteration, config.seed)
-    iterator = iter(strategy.experimental_distribute_dataset(batches))
+    iterator = iter(distribute(strategy, lambda: training_batches(
+        sources, layout, config.batch_size, config.n_critic, replicas, iteration, config.seed)))
 
     @tf.function
     def train_cycle(iterator):
         logs = strategy.run(model.train_step, args=(next(iterator),))
-        return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
+        logs = {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
                 for k, v in logs.items()}
+        finite = tf.reduce_all([tf.math.is_finite(v) for v in logs.values()])
+        return logs, finite
 
-    is_synthetic = config.dataset in SYNTHETIC_DATASETS
-    held_out = None
-    if is_synthetic:
-        held_out = [(images, layout.embed(i, labels), scenes) for i, (images, labels, scenes)
-                    in enumerate(s.held_out(config.num_eval_images) for s in sources)]
-    monitor = TrainingMonitor(
-        model, run, config.num_iters, fixed_samples(sources, layout, config.num_sample_images),
-        held_out, sources, config.n_critic * len(sources) * config.batch_size * replicas)
-    monitor.start(iteration)
+    monitor = None
+    if chief:
+        held_out = None
+        if config.dataset in SYNTHETIC_DATASETS:
+            held_out = [(images, layout.embed(i, labels), scenes)
+                        for i, (images, labels, scenes)
+                        in enumerate(s.held_out(config.num_eval_images) for s in sources)]
+        monitor = TrainingMonitor(
+            model, run, config.num_iters,
+            fixed_samples(sources, layout, config.num_sample_images), held_out, sources,
+            config.n_critic * len(sources) * config.batch_size * replicas)
+        monitor.start(iteration)
     logging.info("Training %s from iteration %d to %d on %d replica(s)", config.dataset,
                  iteration, config.num_iters, replicas)
+    saved = iteration
     while iteration < config.num_iters:
-        logs = train_cycle(iterator)
+        logs, finite = train_cycle(iterator)
         iteration += config.n_critic
-        if iteration % config.log_step == 0:
+        if not bool(finite):
+            bad = ", ".join(f"{k}={float(v)}" for k, v in logs.items()
+                            if not np.isfinite(float(v)))
+            raise FloatingPointError(
+                f"non-finite loss at iteration {iteration}: {bad}; nothing was saved, the "
+                f"latest checkpoint ({checkpoints.path(None) or 'none'}) is the last good one")
+        if monitor and iteration % config.log_step == 0:
             monitor.log(iteration, logs)
-        if iteration % config.sample_step == 0:
+        if monitor and iteration % config.sample_step == 0:
             monitor.sample(iteration)
-        if iteration % config.model_save_step == 0 or iteration == config.num_iters:
-            checkpoints.save(iteration)
-    if iteration % config.sample_step:
-        monitor.sample(iteration)
-    monitor.close()
-    return model
+        if (iteration % config.model_save_step == 0 or iteration == config.num_iters
+                or terminate.is_set()):
+            checkpoints.save(iteration, chief)
+            saved = iteration
+        if monitor:
+            monitor.start(iteration)  # images/s counts training, not sampling or saving
+        if terminate.is_set():
+            logging.info("SIGTERM: saved iteration %d, stopping", saved)
+            break
+    if monitor:
+        if iteration % config.sample_step:
+            monitor.sample(iteration)
+        monitor.close()
+
+
+@contextlib.contextmanager
+def termination_requests():
+    """An Event set by SIGTERM (preemption), checked by the loop at cycle boundaries."""
+    requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield requested  # signal handlers can only be installed from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, lambda *_: requested.set())
+    try:
+        yield requested
+    finally:
+        signal.signal(signal.SIGTERM, previous)

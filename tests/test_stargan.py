@@ -7,6 +7,7 @@ from conftest import TINY
 from stargan_keras.config import TrainConfig
 from stargan_keras.data import make_sources
 from stargan_keras.data.pipeline import training_batches
+from stargan_keras.distribute import distribute
 from stargan_keras.labels import LabelLayout
 from stargan_keras.train_lib import build_model
 
@@ -83,8 +84,8 @@ def test_mirrored_two_devices_equal_one_device():
     for variable, value in zip(mirrored.generator.weights + mirrored.discriminator.weights,
                                initial):
         variable.assign(value)
-    dataset = training_batches(sources, layout, 2, 2, num_replicas=2, seed=3)
-    iterator = iter(strategy.experimental_distribute_dataset(dataset))
+    iterator = iter(distribute(strategy, lambda: training_batches(sources, layout, 2, 2,
+                                                                 num_replicas=2, seed=3)))
 
     @tf.function
     def step(it):

@@ -26,7 +26,7 @@ from stargan_keras.labels import LabelLayout, LabelSet, select_attributes
 MULTI_LABEL_NAMES = ("red", "green", "blue", "square", "large")
 COLOURS = ("red", "green", "blue")
 MARKS = ("plain", "hbar", "vbar", "cross")
-_PALETTE = tf.constant([[0.90, 0.15, 0.15], [0.15, 0.75, 0.20], [0.15, 0.30, 0.95]])
+_PALETTE = np.array([[0.90, 0.15, 0.15], [0.15, 0.75, 0.20], [0.15, 0.30, 0.95]], np.float32)
 _MARK_COLOUR = 0.08
 _BLOCK = 64  # scenes are drawn in blocks of this many, one stateless seed per block
 _SPLITS = {"train": 0, "held_out": 1}
