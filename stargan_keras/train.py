@@ -15,21 +15,30 @@ from stargan_keras.config import DATASETS, STRATEGIES, TrainConfig
 _DEFAULTS = TrainConfig()
 FLAGS = flags.FLAGS
 
-flags.DEFINE_enum("dataset", _DEFAULTS.dataset, DATASETS, "Which data to train on.")
+flags.DEFINE_enum("dataset", _DEFAULTS.dataset, DATASETS,
+                  "Which data to train on: celeba, rafd, both (the two jointly, with the mask "
+                  "vector), folder (your own images), or the built-in synthetic sets.")
 flags.DEFINE_list("selected_attrs", list(_DEFAULTS.selected_attrs),
-                  "Attributes to learn, for multi-label data (CelebA's defaults; the synthetic "
-                  "data uses red,green,blue,square,large unless told otherwise).")
+                  "Attributes to learn, for multi-label data (CelebA's defaults; unless told "
+                  "otherwise, the synthetic data uses red,green,blue,square,large and "
+                  "--dataset=folder every column of its labels file). An unknown name fails "
+                  "with the list of valid ones.")
 flags.DEFINE_integer("c_dim", 5, "Label count of the (first) dataset; follows the data "
                      "unless given, and an explicit value that disagrees is an error.")
 flags.DEFINE_integer("c2_dim", 8, "Label count of the second dataset in joint training; "
                      "follows the data unless given.")
-flags.DEFINE_string("tfds_data_dir", None, "TensorFlow Datasets data_dir holding celeb_a.")
+flags.DEFINE_string("tfds_data_dir", None,
+                    "TensorFlow Datasets data_dir holding celeb_a in the array_record format; "
+                    "instead of --celeba_image_dir and --attr_path.")
 flags.DEFINE_string("celeba_image_dir", None,
                     "CelebA images in the official layout (img_align_celeba/); with --attr_path.")
 flags.DEFINE_string("attr_path", None,
-                    "Labels file: list_attr_celeba.txt, or a CSV/TSV for --dataset=folder.")
+                    "Labels file: list_attr_celeba.txt, or for --dataset=folder that format "
+                    "or a CSV/TSV with a header 'image,attr1,...' (values 1/0 or 1/-1).")
 flags.DEFINE_string("rafd_image_dir", None, "RaFD images, one sub-folder per expression.")
-flags.DEFINE_string("image_dir", None, "Your own images, for --dataset=folder.")
+flags.DEFINE_string("image_dir", None,
+                    "Your own images, for --dataset=folder: with --attr_path, names in the "
+                    "labels file are relative to it; without, one sub-folder per class.")
 flags.DEFINE_integer("celeba_crop_size", _DEFAULTS.celeba_crop_size, "Center crop for CelebA.")
 flags.DEFINE_integer("rafd_crop_size", _DEFAULTS.rafd_crop_size, "Center crop for RaFD.")
 flags.DEFINE_integer("image_size", _DEFAULTS.image_size, "Image height and width.")

@@ -28,6 +28,14 @@ def test_grayscale_and_rgba_become_rgb():
     assert decode_rgb(rgba).shape == (5, 7, 3) and int(decode_rgb(rgba)[0, 0, 0]) == 10
 
 
-def test_crop_larger_than_image_is_clipped():
-    out = center_crop_resize(tf.zeros((50, 40, 3), tf.uint8), 178, 8)
+def test_crop_larger_than_image_is_clipped_to_the_largest_centred_square():
+    # 50 x 40 with crop 178: the centred 40 x 40 square (rows 5..44), not a stretched 50 x 40.
+    image = np.zeros((50, 40, 3), np.uint8)
+    image[5:45] = 255
+    out = center_crop_resize(tf.constant(image), 178, 8).numpy()
     assert out.shape == (8, 8, 3)
+    np.testing.assert_allclose(out, 1.0, atol=1e-5)
+    # Only one side too small (30 x 60, crop 40): the 30 x 30 centre, columns 15..44.
+    image = np.zeros((30, 60, 3), np.uint8)
+    image[:, 15:45] = 255
+    np.testing.assert_allclose(center_crop_resize(tf.constant(image), 40, 6), 1.0, atol=1e-5)

@@ -20,17 +20,15 @@ def center_crop_resize(image: tf.Tensor, crop_size: int | None, image_size: int)
     """uint8 or float [H, W, 3] -> float32 [image_size, image_size, 3] in [-1, 1].
 
     ``crop_size`` None crops the largest centred square. A crop larger than the image
-    is clipped to the image (torchvision would pad with black instead; a crop that
-    invents borders is never what a user of a small photo wants).
+    is clipped to that largest centred square (torchvision would pad with black instead;
+    a crop that invents borders, or a non-square one that stretches the face when
+    resized, is never what a user of a small photo wants).
     """
     shape = tf.shape(image)
     height, width = shape[0], shape[1]
-    side = tf.minimum(height, width)
+    crop_h = crop_w = tf.minimum(height, width)
     if crop_size is not None:
-        crop_h = tf.minimum(crop_size, height)
-        crop_w = tf.minimum(crop_size, width)
-    else:
-        crop_h = crop_w = side
+        crop_h = crop_w = tf.minimum(crop_size, crop_h)
     # torchvision's CenterCrop rounds the offset to nearest: int(round((H - h) / 2.0)).
     top = tf.cast(tf.round(tf.cast(height - crop_h, tf.float32) / 2.0), tf.int32)
     left = tf.cast(tf.round(tf.cast(width - crop_w, tf.float32) / 2.0), tf.int32)
