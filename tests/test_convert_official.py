@@ -211,6 +211,8 @@ def _g_file(tmp_path, edit, name="200000-G.ckpt"):
      r"main\.4\.running_var has shape \(4,\), expected \(8,\)"),
     (lambda s: s.update({"main.11.weight": torch.zeros(8, 16, 4, 4)}),  # (out, in) swapped
      r"main\.11\.weight has shape \(8, 16, 4, 4\), expected \(16, 8, 4, 4\)"),
+    (lambda s: s.update({"main.1.weight": torch.ones(4, dtype=torch.int64)}),
+     r"main\.1\.weight has dtype int64, expected a floating-point tensor"),
     (lambda s: s.update({"module.main.0.weight": torch.zeros(1)}),
      r"unexpected tensor module\.main\.0\.weight \(1 unexpected in all\)"),
     (lambda s: s.update({"main.0.weight": torch.zeros(4, 8, 4, 4)}),
