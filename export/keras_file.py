@@ -1,0 +1,59 @@
+"""``python -m export.keras_file --run_dir RUN --output g.keras``: a portable file of G alone.
+
+The file loads with ``keras.saving.load_model(path, safe_mode=True)`` once
+``stargan_keras`` is imported, or with ``stargan_keras.load_generator(path, image_size,
+layout)``, which also checks that it fits the caller's image size and labels. Translate
+with it: ``python -m stargan_keras.translate --model_file g.keras ...``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from absl import app, flags, logging
+
+from stargan_keras.portable import portable_generator
+from stargan_keras.translator import Translator
+
+
+def export_keras_file(translator: Translator, path: str) -> str:
+    """Write G with its image size, labels and crop to ``path`` (a .keras file)."""
+    if not path.endswith(".keras"):
+        raise ValueError(f"--output={path}: a Keras model file must end in .keras")
+    model = portable_generator(translator.generator, translator.layout, translator.image_size,
+                               translator.crop_size)
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    model.save(path)
+    logging.info("Wrote %s", path)
+    return path
+
+
+FLAGS = flags.FLAGS
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        translator = Translator.from_run_dir(FLAGS.run_dir, FLAGS.iteration)
+        print(export_keras_file(translator, FLAGS.output))
+    except (ValueError, FileNotFoundError) as error:
+        logging.error("%s", error)
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+def define_flags() -> None:
+    """Flags of this command, defined only when it runs (tests import the module)."""
+    flags.DEFINE_string("run_dir", None, "Run directory of a trained (or imported) model.",
+                        required=True)
+    flags.DEFINE_string("output", "generator.keras", "The .keras file to write.")
+    flags.DEFINE_integer("iteration", None, "Checkpoint to export (default: the latest).")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

@@ -1,0 +1,187 @@
+"""``python -m export.tflite --run_dir RUN --quantize none|float16|dynamic|int8 --output g.tflite``.
+
+G as a LiteRT (TFLite) flatbuffer for phones: fixed input shapes ``images`` [B, S, S, 3]
+float32 in [-1, 1] and ``labels`` [B, c] (B = --batch, 1 by default), output
+``translated_images`` [B, S, S, 3]; builtin ops only. The label layout, label names,
+image size and crop are in the model's metadata under the name "stargan" (read them
+with ``read_metadata``). Quantization:
+
+* ``none``: float32 weights and arithmetic.
+* ``float16``: float16 weights, dequantized to float32 when loaded.
+* ``dynamic``: int8 weights; activations quantized on the fly where kernels allow.
+* ``int8``: int8 weights and activations, with ranges calibrated on the run's training
+  data (--calibration_steps batches); the interface stays float32.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+
+import flatbuffers
+import numpy as np
+import tensorflow as tf
+from absl import app, flags, logging
+from ai_edge_litert import schema_py_generated as schema
+
+from export.saved_model import export_metadata
+from stargan_keras.config import TrainConfig
+from stargan_keras.translator import Translator
+
+QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
+METADATA_NAME = "stargan"
+INPUT_NAMES = ("images", "labels")
+OUTPUT_NAME = "translated_images"
+
+
+def generator_function(translator: Translator, batch: int):
+    """(concrete function with the fixed input shapes, the tf.Module tracking G's weights)."""
+    generator, size = translator.generator, translator.image_size
+    module = tf.Module()
+    module.weights = [variable.value for variable in generator.weights]
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([batch, size, size, 3], tf.float32, name=INPUT_NAMES[0]),
+        tf.TensorSpec([batch, translator.layout.width], tf.float32, name=INPUT_NAMES[1])])
+    def translate(images, labels):
+        return {OUTPUT_NAME: generator([images, labels], training=False)}
+
+    return translate.get_concrete_function(), module
+
+
+def training_config(spec: dict) -> TrainConfig:
+    """The run's TrainConfig from its run.json (JSON lists back to tuples)."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    config = {k: v for k, v in spec.get("config", {}).items() if k in fields}
+    if "selected_attrs" in config:
+        config["selected_attrs"] = tuple(config["selected_attrs"])
+    return TrainConfig(**config)
+
+
+def calibration_data(run_dir: str, translator: Translator, steps: int, batch: int):
+    """A representative dataset: ``steps`` batches of the run's training images, each with
+    the labels of other training images as targets (as training draws its targets)."""
+    from stargan_keras.data import make_sources
+    from stargan_keras.run_dir import RunDirectory
+
+    config = training_config(RunDirectory(run_dir).read_spec())
+    try:
+        sources = make_sources(config)
+    except (ValueError, FileNotFoundError) as error:
+        raise ValueError(f"int8 calibration needs the run's training data ({config.dataset}): "
+                         f"{error}") from None
+    per_source = -(-steps * batch // len(sources))
+    images, labels = [], []
+    for i, source in enumerate(sources):
+        for image, label in source.train_examples(0).take(per_source):
+            images.append(image.numpy())
+            labels.append(translator.layout.embed(i, label[None])[0].numpy())
+    images, labels = np.stack(images), np.stack(labels)
+    targets = np.roll(labels, 1, axis=0)
+
+    def batches():
+        for step in range(steps):
+            rows = slice(step * batch, (step + 1) * batch)
+            yield {INPUT_NAMES[0]: images[rows], INPUT_NAMES[1]: targets[rows]}
+    return batches
+
+
+def convert(translator: Translator, quantize: str = "none", batch: int = 1,
+            representative_dataset=None) -> bytes:
+    """G as a .tflite flatbuffer with the "stargan" metadata."""
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(f"--quantize={quantize!r}: expected one of {', '.join(QUANTIZATIONS)}")
+    if quantize == "int8" and representative_dataset is None:
+        raise ValueError("int8 quantization needs a representative dataset")
+    function, module = generator_function(translator, batch)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], module)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantize != "none":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if quantize == "int8":
+        converter.representative_dataset = representative_dataset
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    metadata = {**export_metadata(translator), "quantize": quantize, "batch": batch,
+                "inputs": list(INPUT_NAMES), "output": OUTPUT_NAME}
+    return finish(converter.convert(), METADATA_NAME, json.dumps(metadata).encode())
+
+
+def finish(flatbuffer: bytes, name: str, data: bytes) -> bytes:
+    """The model with its signature's tensors named as the signature names them (the
+    converter calls them e.g. "StatefulPartitionedCall:0") and one more metadata entry
+    (a named buffer, as the TFLite schema has)."""
+    model = schema.ModelT.InitFromPackedBuf(flatbuffer, 0)
+    for signature in model.signatureDefs or []:
+        tensors = model.subgraphs[signature.subgraphIndex].tensors
+        for mapping in (signature.inputs or []) + (signature.outputs or []):
+            tensors[mapping.tensorIndex].name = mapping.name
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(data, np.uint8)
+    model.buffers.append(buffer)
+    entry = schema.MetadataT()
+    entry.name, entry.buffer = name, len(model.buffers) - 1
+    model.metadata = (model.metadata or []) + [entry]
+    builder = flatbuffers.Builder(len(flatbuffer) + len(data) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def read_metadata(flatbuffer: bytes, name: str = METADATA_NAME) -> dict:
+    """The JSON metadata entry ``name`` of a .tflite model."""
+    model = schema.Model.GetRootAs(flatbuffer, 0)
+    for i in range(model.MetadataLength()):
+        entry = model.Metadata(i)
+        if entry.Name().decode() == name:
+            return json.loads(model.Buffers(entry.Buffer()).DataAsNumpy().tobytes())
+    raise KeyError(f"the model has no {name!r} metadata")
+
+
+def interpreter(flatbuffer: bytes):
+    """A LiteRT interpreter with tensors allocated, for tests and benchmarks."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    model = Interpreter(model_content=flatbuffer)
+    model.allocate_tensors()
+    return model
+
+
+FLAGS = flags.FLAGS
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        translator = Translator.from_run_dir(FLAGS.run_dir, FLAGS.iteration)
+        calibration = None
+        if FLAGS.quantize == "int8":
+            calibration = calibration_data(FLAGS.run_dir, translator, FLAGS.calibration_steps,
+                                           FLAGS.batch)
+        flatbuffer = convert(translator, FLAGS.quantize, FLAGS.batch, calibration)
+    except (ValueError, FileNotFoundError) as error:
+        logging.error("%s", error)
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    with open(FLAGS.output, "wb") as f:
+        f.write(flatbuffer)
+    logging.info("Wrote %s (%s, %d bytes)", FLAGS.output, FLAGS.quantize, len(flatbuffer))
+
+
+def define_flags() -> None:
+    """Flags of this command, defined only when it runs (tests import the module)."""
+    flags.DEFINE_string("run_dir", None, "Run directory of a trained (or imported) model.",
+                        required=True)
+    flags.DEFINE_enum("quantize", "none", list(QUANTIZATIONS), "Quantization (see above).")
+    flags.DEFINE_string("output", "g.tflite", "The .tflite file to write.")
+    flags.DEFINE_integer("batch", 1, "Fixed batch size of the model's inputs.", lower_bound=1)
+    flags.DEFINE_integer("calibration_steps", 100,
+                         "Batches of training data that calibrate int8 ranges.", lower_bound=1)
+    flags.DEFINE_integer("iteration", None, "Checkpoint to export (default: the latest).")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

@@ -1,0 +1,201 @@
+"""Translating your own images: targets by name, source labels, crops, files, the CLI."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import TINY
+
+from stargan_keras import Translator
+from stargan_keras.config import TrainConfig
+from stargan_keras.data.preprocess import center_crop_resize
+from stargan_keras.images import to_uint8
+from stargan_keras.labels import LabelLayout, LabelSet
+from stargan_keras.run_dir import Checkpoints, RunDirectory, build_networks, make_spec
+from stargan_keras.translate import output_stems, translate_files
+from stargan_keras.translator import (
+    crop_window,
+    given_labels,
+    labels_from_logits,
+    paste_back,
+    target_labels,
+)
+
+CELEBA = LabelSet("celeba", ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"),
+                  multi_label=True, exclusive=(("Black_Hair", "Blond_Hair", "Brown_Hair"),))
+RAFD = LabelSet("rafd", ("angry", "happy", "neutral"), multi_label=False)
+
+
+def trained_run(tmp_path_factory, name: str = "synthetic") -> str:
+    """A tiny trained run, trained once per test session and shared by the test modules."""
+    path = str(tmp_path_factory.getbasetemp() / f"issue5-{name}")
+    if not os.path.exists(os.path.join(path, "checkpoints", "checkpoint")):
+        from stargan_keras.train_lib import train
+
+        train(TrainConfig(run_dir=path, dataset=name, **TINY))
+    return path
+
+
+def untrained_run(path: str, dataset: str, **overrides) -> str:
+    """A run directory with one checkpoint of fresh weights, as an importer writes one."""
+    from stargan_keras.data import make_sources
+
+    config = TrainConfig(run_dir=path, dataset=dataset, **{**TINY, **overrides})
+    layout = LabelLayout(tuple(s.label_set for s in make_sources(config)))
+    run = RunDirectory(path)
+    run.claim(make_spec(config, layout))
+    generator, discriminator = build_networks(config.model_shape(), layout)
+    Checkpoints(run, generator=generator, discriminator=discriminator).save(0)
+    return path
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return trained_run(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def translator(run_dir):
+    return Translator.from_run_dir(run_dir)
+
+
+def photo(height=40, width=60, seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def test_targets_by_name_relative_and_absolute():
+    layout = LabelLayout((CELEBA,))
+    source = tf.constant([[1.0, 0, 0, 1, 0], [0, 0, 1, 0, 1]])
+    # A hair colour switches on and clears the others; a bare attribute flips.
+    np.testing.assert_array_equal(target_labels(layout, source, "Blond_Hair,Male"),
+                                  [[0, 1, 0, 0, 0], [0, 1, 0, 1, 1]])
+    np.testing.assert_array_equal(target_labels(layout, source, "Male=1, Young=0"),
+                                  [[1, 0, 0, 1, 0], [0, 0, 1, 1, 0]])
+    np.testing.assert_array_equal(target_labels(layout, source, "Black_Hair=0"),
+                                  [[0, 0, 0, 1, 0], [0, 0, 1, 0, 1]])
+
+
+def test_single_label_and_joint_targets_carry_the_right_mask():
+    layout = LabelLayout((CELEBA, RAFD))
+    source = tf.constant([[1.0, 0, 0, 1, 1, 0, 0, 1, 0, 0]])
+    np.testing.assert_array_equal(target_labels(layout, source, "happy"),
+                                  [[0, 0, 0, 0, 0, 0, 1, 0, 0, 1]])
+    np.testing.assert_array_equal(target_labels(layout, source, "Brown_Hair"),
+                                  [[0, 0, 1, 1, 1, 0, 0, 0, 1, 0]])
+    with pytest.raises(ValueError, match="several label sets"):
+        target_labels(layout, source, "happy,Male")
+    with pytest.raises(ValueError, match="one class per image"):
+        target_labels(layout, source, "happy=0")
+
+
+def test_unknown_attribute_lists_the_valid_ones():
+    layout = LabelLayout((CELEBA, RAFD))
+    with pytest.raises(ValueError, match="unknown attribute 'Blonde_Hair'.*celeba: Black_Hair, "
+                                         "Blond_Hair.*rafd: angry, happy, neutral"):
+        target_labels(layout, tf.zeros((1, 10)), "Blonde_Hair")
+    with pytest.raises(ValueError, match="must be 0 or 1"):
+        target_labels(layout, tf.zeros((1, 10)), "Male=yes")
+
+
+def test_source_labels_from_logits_keep_one_exclusive_label():
+    layout = LabelLayout((CELEBA, RAFD))
+    logits = tf.constant([[2.0, 3.0, -1.0, 0.5, -0.5, 0.1, 0.3, 0.2],
+                          [-2.0, -3.0, -1.0, -0.5, 4.0, 2.0, 0.3, 0.2]])
+    np.testing.assert_array_equal(labels_from_logits(layout, logits),
+                                  [[0, 1, 0, 1, 0, 0, 1, 0, 0, 0],
+                                   [0, 0, 0, 0, 1, 1, 0, 0, 0, 0]])
+
+
+def test_given_source_labels_replace_only_the_sets_named():
+    layout = LabelLayout((CELEBA, RAFD))
+    predicted = tf.constant([[0.0, 1, 0, 1, 0, 0, 0, 1, 0, 0]])
+    np.testing.assert_array_equal(given_labels(layout, "Brown_Hair,Young", 1, predicted),
+                                  [[0, 0, 1, 0, 1, 0, 0, 1, 0, 0]])
+    np.testing.assert_array_equal(given_labels(layout, "angry", 1, None),
+                                  [[0, 0, 0, 0, 0, 1, 0, 0, 0, 0]])
+
+
+@pytest.mark.parametrize("height, width, crop", [(218, 178, 178), (60, 40, None),
+                                                 (41, 60, None), (30, 31, 17)])
+def test_crop_window_is_the_one_preprocessing_keeps(height, width, crop):
+    image = photo(height, width)
+    top, left, crop_h, crop_w = crop_window(height, width, crop)
+    assert crop_h == crop_w
+    expected = image[top:top + crop_h, left:left + crop_w] / 127.5 - 1.0
+    np.testing.assert_allclose(center_crop_resize(tf.constant(image), crop, crop_h), expected,
+                               atol=1e-5)
+
+
+def test_paste_back_replaces_exactly_the_crop_window():
+    original = photo(50, 30)
+    pasted = paste_back(original, tf.fill((16, 16, 3), 0.2), None)
+    top, left, side, _ = crop_window(50, 30, None)
+    assert (top, left, side) == (10, 0, 30)
+    assert pasted.shape == original.shape
+    np.testing.assert_array_equal(pasted[top:top + side], to_uint8(tf.fill((30, 30, 3), 0.2)))
+    np.testing.assert_array_equal(pasted[:top], original[:top])
+    np.testing.assert_array_equal(pasted[top + side:], original[top + side:])
+
+
+def test_translator_output_is_g_of_the_prepared_photo(translator, tmp_path):
+    image = photo()
+    path = tmp_path / "photo.png"
+    path.write_bytes(tf.io.encode_png(image).numpy())
+    prepared = center_crop_resize(tf.constant(image), None, 16)[None]
+    _, logits = translator.classifier(prepared)
+    source = labels_from_logits(translator.layout, logits)
+    expected = to_uint8(translator.generator(
+        [prepared, target_labels(translator.layout, source, "green,large=1")]))[0].numpy()
+    for given in (image, str(path), path.read_bytes()):
+        np.testing.assert_array_equal(translator(given, "green,large=1"), expected)
+    full = translator(image, "green,large=1", size="original")
+    assert full.shape == (40, 60, 3)
+    np.testing.assert_array_equal(full[:, :10], image[:, :10])
+
+
+def test_translate_files_writes_outputs_and_grid_and_skips_unreadable(translator, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.png").write_bytes(tf.io.encode_png(photo(20, 30)).numpy())
+    (inputs / "a.jpg").write_bytes(tf.io.encode_jpeg(photo(16, 16, seed=1)).numpy())
+    (inputs / "notes.txt").write_text("not an image")
+    paths = sorted(str(p) for p in inputs.iterdir())
+    assert output_stems(paths) == ["a_jpg", "a_png", "notes"]
+    result = translate_files(translator, paths, str(tmp_path / "out"), ["red", "square=0"],
+                             size="original")
+    assert result["skipped"] == [str(inputs / "notes.txt")]
+    names = sorted(os.path.basename(p) for p in result["written"])
+    assert names == ["a_jpg_red.png", "a_jpg_square=0.png", "a_png_red.png",
+                     "a_png_square=0.png", "grid.png"]
+    decode = lambda name: tf.io.decode_png(  # noqa: E731
+        tf.io.read_file(str(tmp_path / "out" / name))).numpy()
+    assert decode("a_png_red.png").shape == (20, 30, 3)
+    assert decode("grid.png").shape == (2 * 16, 3 * 16, 3)
+
+
+def test_grid_without_attrs_and_joint_run(tmp_path):
+    run = untrained_run(str(tmp_path / "both"), "synthetic_both")
+    translator = Translator.from_run_dir(run)
+    results = translator.translate_all(photo(), source_attrs="red,square,hbar")
+    assert [name for name, _ in results] == ["red", "green", "blue", "square", "large",
+                                             "plain", "hbar", "vbar", "cross"]
+    assert all(image.shape == (16, 16, 3) for _, image in results)
+
+
+def test_cli_reports_unknown_attribute_and_writes_images(run_dir, tmp_path):
+    image = tmp_path / "face.png"
+    image.write_bytes(tf.io.encode_png(photo()).numpy())
+    command = [sys.executable, "-m", "stargan_keras.translate", f"--run_dir={run_dir}",
+               f"--input={image}", f"--output={tmp_path / 'out'}"]
+    bad = subprocess.run(command + ["--attrs=Blond_Hair"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "unknown attribute 'Blond_Hair'; valid attributes are synthetic: red, green, blue, " \
+           "square, large" in bad.stderr
+    good = subprocess.run(command + ["--attrs=blue", "--attrs=large,square"],
+                          capture_output=True, text=True)
+    assert good.returncode == 0, good.stderr
+    assert sorted(os.listdir(tmp_path / "out")) == ["face_blue.png", "face_large+square.png",
+                                                    "grid.png"]
