@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 
+import keras
 import tensorflow as tf
 from absl import logging
 
@@ -130,6 +131,18 @@ class RunLock:
             self._fd = None
 
 
+def _trackable(value):
+    """What a checkpoint should hold for ``value``.
+
+    tf.train.Checkpoint does not see Keras 3 layers kept in Python lists (G's blocks,
+    D's trunk), so a network is saved as its variables keyed by their paths within it.
+    """
+    if isinstance(value, keras.Model):
+        return tf.train.Checkpoint(
+            **{v.path.split("/", 1)[1]: v for v in value.variables})
+    return value
+
+
 class Checkpoints:
     """Checkpoints of G, D and both optimizers, numbered by training iteration.
 
@@ -139,7 +152,8 @@ class Checkpoints:
     """
 
     def __init__(self, run: RunDirectory, keep: int = 3, **trackables):
-        self.checkpoint = tf.train.Checkpoint(**trackables)
+        self.checkpoint = tf.train.Checkpoint(
+            **{name: _trackable(value) for name, value in trackables.items()})
         self.manager = tf.train.CheckpointManager(self.checkpoint, run.checkpoints,
                                                   max_to_keep=keep, checkpoint_name="ckpt")
 

@@ -140,8 +140,8 @@ def _train_loop(config: TrainConfig, strategy: tf.distribute.Strategy, model: St
             logging.info("SIGTERM: saved iteration %d, stopping", saved)
             break
     if monitor:
-        if iteration % config.sample_step:
-            monitor.sample(iteration)
+        if iteration % config.sample_step and not terminate.is_set():
+            monitor.sample(iteration)  # preemption leaves at once instead
         monitor.close()
 
 

@@ -119,10 +119,6 @@ def test_run_directory_records_the_official_setup(tmp_path):
     assert label_set.exclusive == (("Black_Hair", "Blond_Hair", "Brown_Hair"),)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Checkpoints (run_dir.py) saves a Keras 3 model through tf.train.Checkpoint, which does "
-    "not see layers kept in Python lists (Generator.blocks, Discriminator.trunk): G is not "
-    "in the checkpoint and restore(partial=True) leaves it untrained. Lead's fix pending."))
 def test_converted_run_restores_like_a_trained_one(tmp_path):
     torch_g, torch_d, (g_path, d_path) = _save_official(tmp_path, 128, 8, 2, 4, 6)
     path = convert(g_path, str(tmp_path / "run"), d_path)
