@@ -1,0 +1,79 @@
+"""StarGAN generator: image + tiled target label -> translated image."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from stargan_keras.models.layers import ResidualBlock, instance_norm
+
+
+@keras.saving.register_keras_serializable(package="stargan_keras")
+class Generator(keras.Model):
+    """The official StarGAN generator (Choi et al. 2018, appendix table 4).
+
+    Called as ``G([images, labels])`` with images [N, H, W, 3] in [-1, 1] and labels
+    [N, c_dim]; returns images of the same shape in [-1, 1]. H and W must be multiples
+    of 4 (two stride-2 down-samplings).
+
+    Args:
+        conv_dim: channels of the first convolution; doubled by each down-sampling.
+        c_dim: width of the label vector (all label sets plus the mask, if any).
+        repeat_num: number of residual blocks in the bottleneck.
+    """
+
+    def __init__(self, conv_dim: int = 64, c_dim: int = 5, repeat_num: int = 6, **kwargs):
+        super().__init__(**kwargs)
+        self.conv_dim, self.c_dim, self.repeat_num = conv_dim, c_dim, repeat_num
+        blocks: list[layers.Layer] = [
+            layers.Conv2D(conv_dim, 7, padding="same", use_bias=False, name="stem_conv"),
+            instance_norm("stem_norm"),
+            layers.ReLU(name="stem_relu"),
+        ]
+        channels = conv_dim
+        for i in range(2):
+            channels *= 2
+            blocks += [
+                layers.Conv2D(channels, 4, strides=2, padding="same", use_bias=False,
+                              name=f"down{i}_conv"),
+                instance_norm(f"down{i}_norm"),
+                layers.ReLU(name=f"down{i}_relu"),
+            ]
+        blocks += [ResidualBlock(channels, name=f"res{i}") for i in range(repeat_num)]
+        for i in range(2):
+            channels //= 2
+            blocks += [
+                layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=False,
+                                       name=f"up{i}_conv"),
+                instance_norm(f"up{i}_norm"),
+                layers.ReLU(name=f"up{i}_relu"),
+            ]
+        blocks += [
+            layers.Conv2D(3, 7, padding="same", use_bias=False, name="out_conv"),
+            layers.Activation("tanh", name="out_tanh"),
+        ]
+        self.blocks = blocks
+
+    def build(self, input_shape):
+        image_shape, _ = input_shape
+        shape = tuple(image_shape[:-1]) + (image_shape[-1] + self.c_dim,)
+        for block in self.blocks:
+            block.build(shape)
+            shape = block.compute_output_shape(shape)
+
+    def call(self, inputs):
+        images, labels = inputs
+        labels = ops.cast(labels, images.dtype)
+        shape = ops.shape(images)
+        tiled = ops.broadcast_to(labels[:, None, None, :], (shape[0], shape[1], shape[2], self.c_dim))
+        x = ops.concatenate([images, tiled], axis=-1)
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0][:-1]) + (3,)
+
+    def get_config(self):
+        return {**super().get_config(), "conv_dim": self.conv_dim, "c_dim": self.c_dim,
+                "repeat_num": self.repeat_num}
