@@ -148,6 +148,12 @@ def interpreter(flatbuffer: bytes):
     return model
 
 
+def run_each(runner, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """A batch-1 model's signature runner applied image by image: [N, S, S, 3]."""
+    return np.concatenate([runner(images=images[i:i + 1], labels=labels[i:i + 1])[OUTPUT_NAME]
+                           for i in range(len(images))])
+
+
 FLAGS = flags.FLAGS
 
 

@@ -235,16 +235,23 @@ class Translator:
 
     @classmethod
     def from_run_dir(cls, run_dir: str, iteration: int | None = None) -> Translator:
-        """G and D of a run directory, restored from its latest (or given) checkpoint."""
+        """G and D of a run directory, restored from its latest (or given) checkpoint.
+
+        A checkpoint of G alone (an import without the official D) gives no classifier,
+        rather than an untrained D that would invent source labels.
+        """
         run = RunDirectory(run_dir)
         spec = run.read_spec()
         generator, discriminator = run.build_networks()
         checkpoints = Checkpoints(run, generator=generator, discriminator=discriminator)
-        if checkpoints.path(iteration) is None:
+        path = checkpoints.path(iteration)
+        if path is None:
             raise FileNotFoundError(f"{run.checkpoints} holds no checkpoint to translate with")
         checkpoints.restore(iteration, partial=True)
+        has_discriminator = any(name.startswith("discriminator/")
+                                for name, _ in tf.train.list_variables(path))
         return cls(generator, run.layout(), spec["model"]["image_size"], crop_size_for(spec),
-                   discriminator)
+                   discriminator if has_discriminator else None)
 
     @classmethod
     def from_keras_file(cls, path: str) -> Translator:
@@ -265,9 +272,9 @@ class Translator:
             _, logits = self.classifier(images, training=False)
             predicted = labels_from_logits(self.layout, logits)
         elif source_attrs is None:
-            raise ValueError("this model has no classifier (a .keras file holds G alone): give "
-                             "the source labels (--source_attrs), e.g. "
-                             f"{self.layout.label_sets[0].names[0]!r}")
+            raise ValueError("this model has no classifier (a .keras file, or a run whose "
+                             "checkpoint holds G alone): give the source labels "
+                             f"(--source_attrs), e.g. {self.layout.label_sets[0].names[0]!r}")
         if source_attrs is None:
             return predicted
         return given_labels(self.layout, source_attrs, int(images.shape[0]), predicted)

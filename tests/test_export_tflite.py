@@ -37,9 +37,7 @@ def float32_model(translator):
 
 
 def run_lite(flatbuffer, images, labels):
-    runner = tflite.interpreter(flatbuffer).get_signature_runner()
-    return np.concatenate([runner(images=images[i:i + 1], labels=labels[i:i + 1])
-                           [tflite.OUTPUT_NAME] for i in range(len(images))])
+    return tflite.run_each(tflite.interpreter(flatbuffer).get_signature_runner(), images, labels)
 
 
 def test_float32_equals_keras(translator, float32_model, held_out):
@@ -97,3 +95,15 @@ def test_cli_writes_the_file(run_dir, tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert tflite.read_metadata(output.read_bytes())["quantize"] == "float16"
+
+
+def test_bench_tool_reports_size_latency_and_psnr(run_dir, float32_model):
+    from tools.bench_export import benchmark
+
+    report = benchmark(run_dir, ["tflite_none", "tflite_float16"], repeats=2,
+                       calibration_steps=2, eval_images=4)
+    assert report["image_size"] == 16 and report["eval_images"] == 4
+    assert set(report["variants"]) == {"tflite_none", "tflite_float16"}
+    assert report["variants"]["tflite_none"]["bytes"] == len(float32_model)
+    assert report["variants"]["tflite_float16"]["psnr_vs_float32_db"] > 40
+    assert all(v["ms_per_image"] > 0 for v in report["variants"].values())

@@ -147,3 +147,20 @@ def test_client_command(server, tmp_path):
         capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert os.listdir(tmp_path / "out") == ["face_green.png"]
+
+
+def test_models_config_and_compose_file_agree():
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    folder = os.path.join(os.path.dirname(__file__), "..", "export", "serving")
+    with open(os.path.join(folder, "models.config")) as f:
+        config = text_format.Parse(f.read(), model_server_config_pb2.ModelServerConfig())
+    (model,) = config.model_config_list.config
+    assert (model.name, model.base_path, model.model_platform) == \
+        ("stargan", "/models/stargan", "tensorflow")
+    with open(os.path.join(folder, "docker-compose.yml")) as f:
+        compose = f.read()
+    assert f"../../models/stargan:{model.base_path}:ro" in compose
+    assert "./models.config:/models/models.config:ro" in compose
+    assert "--model_config_file=/models/models.config" in compose

@@ -17,6 +17,7 @@ from stargan_keras.labels import LabelLayout, LabelSet
 from stargan_keras.run_dir import Checkpoints, RunDirectory, build_networks, make_spec
 from stargan_keras.translate import output_stems, translate_files
 from stargan_keras.translator import (
+    crop_size_for,
     crop_window,
     given_labels,
     labels_from_logits,
@@ -39,8 +40,10 @@ def trained_run(tmp_path_factory, name: str = "synthetic") -> str:
     return path
 
 
-def untrained_run(path: str, dataset: str, **overrides) -> str:
-    """A run directory with one checkpoint of fresh weights, as an importer writes one."""
+def untrained_run(path: str, dataset: str, with_discriminator: bool = True,
+                  **overrides) -> str:
+    """A run directory with one checkpoint of fresh weights, as an importer writes one
+    (of G alone when the official D is not given)."""
     from stargan_keras.data import make_sources
 
     config = TrainConfig(run_dir=path, dataset=dataset, **{**TINY, **overrides})
@@ -48,7 +51,10 @@ def untrained_run(path: str, dataset: str, **overrides) -> str:
     run = RunDirectory(path)
     run.claim(make_spec(config, layout))
     generator, discriminator = build_networks(config.model_shape(), layout)
-    Checkpoints(run, generator=generator, discriminator=discriminator).save(0)
+    networks = {"generator": generator}
+    if with_discriminator:
+        networks["discriminator"] = discriminator
+    Checkpoints(run, **networks).save(0)
     return path
 
 
@@ -199,3 +205,21 @@ def test_cli_reports_unknown_attribute_and_writes_images(run_dir, tmp_path):
     assert good.returncode == 0, good.stderr
     assert sorted(os.listdir(tmp_path / "out")) == ["face_blue.png", "face_large+square.png",
                                                     "grid.png"]
+
+
+def test_run_of_g_alone_has_no_classifier_and_needs_source_labels(tmp_path):
+    run = untrained_run(str(tmp_path / "g_only"), "synthetic", with_discriminator=False)
+    translator = Translator.from_run_dir(run)
+    assert translator.classifier is None
+    with pytest.raises(ValueError, match="checkpoint holds G alone.*--source_attrs"):
+        translator(photo(), "red")
+    assert translator(photo(), "red", source_attrs="blue").shape == (16, 16, 3)
+
+
+def test_crop_follows_the_dataset():
+    config = {"celeba_crop_size": 170, "rafd_crop_size": 250}
+    assert crop_size_for({"dataset": "celeba", "config": config}) == 170
+    assert crop_size_for({"dataset": "both", "config": config}) == 170
+    assert crop_size_for({"dataset": "rafd", "config": config}) == 250
+    assert crop_size_for({"dataset": "synthetic", "config": config}) is None
+    assert crop_size_for({"dataset": "folder", "config": config}) is None
