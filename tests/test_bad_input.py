@@ -121,3 +121,12 @@ def test_empty_class_folder_stops_naming_it(tmp_path):
         f.write("todo")
     with pytest.raises(ValueError, match=f"class folder {root}/angry holds no images"):
         folder_source(root, None, None, 8, 0)
+
+
+def test_jpeg_size_is_found_past_exif_and_in_progressive_files(tmp_path):
+    pixels = solid(90, 33, 47)
+    exif = write_image(str(tmp_path / "exif.jpg"), pixels, exif=b"Exif\x00\x00" + b"\x00" * 5000)
+    progressive = write_image(str(tmp_path / "progressive.jpg"), pixels, progressive=True)
+    gray = write_image(str(tmp_path / "gray.jpg"), np.full((33, 47), 9, np.uint8))
+    for path in (exif, progressive, gray):
+        assert unreadable_reason(path) == (None, (47, 33)), path

@@ -72,14 +72,14 @@ def test_same_start_same_examples_including_flips(tmp_path):
     path = write_image(str(tmp_path / "a.png"), image)
     files = LabelledImages(np.array([path, path]), np.zeros((2, 1), np.float32))
     source = ImageFileSource(LABELS, files, files, None, 8, seed=1)
-    full = _stream(source, 0, 40)
-    resumed = _stream(source, 23, 17)
-    for (a, _), (b, _) in zip(full[23:], resumed):
+    full = _stream(source, 0, 30)
+    resumed = _stream(source, 17, 13)
+    for (a, _), (b, _) in zip(full[17:], resumed):
         np.testing.assert_array_equal(a, b)
     left = [image[0, 0, 0] > 0 for image, _ in full]
-    assert 10 < sum(left) < 30  # both ways, roughly a fair coin
+    assert 5 < sum(left) < 25  # both ways, roughly a fair coin
     again = ImageFileSource(LABELS, files, files, None, 8, seed=1)
-    assert [image[0, 0, 0] > 0 for image, _ in _stream(again, 0, 40)] == left
+    assert [image[0, 0, 0] > 0 for image, _ in _stream(again, 0, 30)] == left
 
 
 def test_preprocessing_is_the_shared_crop_and_held_out_is_unflipped(tmp_path):

@@ -36,6 +36,8 @@ flags.DEFINE_integer("images", 1500, "Images timed per loader (after a warm-up).
 flags.DEFINE_integer("batch_size", 16, "Batch size read, as in training.")
 flags.DEFINE_integer("train_cycles", 0,
                      "Official training steps (n_critic iterations each) to time; 0 skips.")
+flags.DEFINE_bool("deterministic", False,
+                  "Enable op determinism first, as train --deterministic does.")
 
 ATTRS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young")
 RAFD = ("angry", "contemptuous", "disgusted", "fearful", "happy", "neutral", "sad", "surprised")
@@ -127,8 +129,11 @@ def train_rate(cycles: int) -> float:
 def main(argv: list[str]) -> None:
     del argv
     logging.set_verbosity(logging.WARNING)
+    if FLAGS.deterministic:
+        tf.config.experimental.enable_op_determinism()
     results = {"image_size": FLAGS.image_size, "batch_size": FLAGS.batch_size,
-               "cpu_cores": os.cpu_count(), "loader_images_per_s": {}}
+               "cpu_cores": os.cpu_count(), "deterministic": FLAGS.deterministic,
+               "loader_images_per_s": {}}
     with tempfile.TemporaryDirectory() as root:
         configs = write_datasets(root, FLAGS.files)
         results["check_seconds_per_1000_files"] = round(check_rate(configs["celeba"]), 3)

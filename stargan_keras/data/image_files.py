@@ -6,7 +6,7 @@ horizontal flip is drawn statelessly from (seed, k). The stream is thus a pure f
 of (seed, k): a run resumed at example k sees what an uninterrupted run would.
 
 Bad files are handled twice. At start a cheap check (header and last bytes of every
-file, ~0.1 ms each) skips files that are missing, empty, not an image or truncated,
+file, tens of microseconds each) skips files that are missing, empty, not an image or truncated,
 with one warning each. During training a file that still fails to decode (corrupted
 mid-way, or changed since the check) is replaced by the next file of the same epoch's
 permutation, with a warning naming it, so training never dies on a bad image and the
@@ -61,7 +61,7 @@ def split_held_out(items: list, source: str) -> tuple[list, list]:
 def unreadable_reason(path: str) -> tuple[str | None, tuple[int, int] | None]:
     """Why ``path`` cannot be a training image (None if it can), and its (width, height).
 
-    Reads the header and the last bytes only (~20 us a file): a truncated JPEG lacks its
+    Reads the header and the last bytes only: a truncated JPEG lacks its
     end-of-image marker and a truncated PNG its IEND chunk, which catches a cut-off
     download without decoding the whole file.
     """
@@ -121,7 +121,7 @@ def _jpeg_dims(f) -> tuple[int, int] | None:
         if 0xD0 <= marker[1] <= 0xD9 or marker[1] == 0x01:
             continue  # markers without a length
         length = f.read(2)
-        if len(length) < 2:
+        if len(length) < 2 or struct.unpack(">H", length)[0] < 2:
             return None
         if marker[1] in _SOF_MARKERS:
             frame = f.read(5)
@@ -138,6 +138,7 @@ def check_images(paths: list[str], crop_size: int | None, source: str) -> np.nda
     Also counts images smaller than ``crop_size``: they are usable (the crop is clipped
     to them, see ``center_crop_resize``) but worth knowing about.
     """
+    logging.info("%s: checking %d images", source, len(paths))
     started = time.perf_counter()
     usable = np.ones(len(paths), bool)
     smaller = 0
