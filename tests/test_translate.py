@@ -191,20 +191,27 @@ def test_grid_without_attrs_and_joint_run(tmp_path):
     assert all(image.shape == (16, 16, 3) for _, image in results)
 
 
-def test_cli_reports_unknown_attribute_and_writes_images(run_dir, tmp_path):
+def test_unknown_attribute_stops_before_writing(translator, tmp_path):
     image = tmp_path / "face.png"
     image.write_bytes(tf.io.encode_png(photo()).numpy())
-    command = [sys.executable, "-m", "stargan_keras.translate", f"--run_dir={run_dir}",
-               f"--input={image}", f"--output={tmp_path / 'out'}"]
-    bad = subprocess.run(command + ["--attrs=Blond_Hair"], capture_output=True, text=True)
-    assert bad.returncode == 2
-    assert "unknown attribute 'Blond_Hair'; valid attributes are synthetic: red, green, blue, " \
-           "square, large" in bad.stderr
-    good = subprocess.run(command + ["--attrs=blue", "--attrs=large,square"],
+    with pytest.raises(ValueError, match="unknown attribute 'Blond_Hair'; valid attributes are "
+                                         "synthetic: red, green, blue, square, large"):
+        translate_files(translator, [str(image)], str(tmp_path / "out"), ["red", "Blond_Hair"])
+    assert os.listdir(tmp_path / "out") == []
+
+
+def test_cli_writes_images(run_dir, tmp_path):
+    image = tmp_path / "face.png"
+    image.write_bytes(tf.io.encode_png(photo()).numpy())
+    done = subprocess.run([sys.executable, "-m", "stargan_keras.translate", f"--run_dir={run_dir}",
+                           f"--input={image}", f"--output={tmp_path / 'out'}", "--attrs=blue",
+                           "--attrs=large,square", "--size=original"],
                           capture_output=True, text=True)
-    assert good.returncode == 0, good.stderr
+    assert done.returncode == 0, done.stderr
     assert sorted(os.listdir(tmp_path / "out")) == ["face_blue.png", "face_large+square.png",
                                                     "grid.png"]
+    written = tf.io.decode_png(tf.io.read_file(str(tmp_path / "out" / "face_blue.png")))
+    assert written.shape == (40, 60, 3)
 
 
 def test_run_of_g_alone_has_no_classifier_and_needs_source_labels(tmp_path):
