@@ -115,12 +115,12 @@ class _PoisonedSource:
     def train_examples(self, start=0):
         def poison(index, example):
             image, labels = example
-            bad = tf.cast(start + index >= self.poison_from, tf.float32)
-            return image + bad * float("nan"), labels
+            bad = start + index >= self.poison_from
+            return tf.where(bad, tf.fill(tf.shape(image), float("nan")), image), labels
         return self.source.train_examples(start).enumerate().map(poison)
 
-    def held_out(self, count):
-        return self.source.held_out(count)
+    def __getattr__(self, name):  # held_out, apply, image_size: as the wrapped source
+        return getattr(self.source, name)
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
