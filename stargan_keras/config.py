@@ -67,6 +67,8 @@ class TrainConfig:
     keep_checkpoints: int = 3
     num_sample_images: int = 8
     num_eval_images: int = 256
+    eval_step: int = 0
+    eval_classifier: str | None = None
 
     def validate(self) -> None:
         """Raise ValueError naming the first option whose value cannot work."""
@@ -106,6 +108,11 @@ class TrainConfig:
         if self.resume_iters is not None and self.resume_iters % self.n_critic:
             raise ValueError(f"--resume_iters={self.resume_iters} is not a multiple of "
                              f"--n_critic={self.n_critic}")
+        if self.eval_step < 0 or self.eval_step % self.n_critic:
+            raise ValueError(f"--eval_step={self.eval_step}: must be 0 (off) or a positive "
+                             f"multiple of --n_critic={self.n_critic}")
+        if self.eval_classifier and not self.eval_step:
+            raise ValueError("--eval_classifier needs --eval_step > 0 to have an effect")
 
     def _validate_data_paths(self) -> None:
         """The folders and files the dataset reads must be given and exist."""

@@ -1,22 +1,24 @@
-"""Translation-quality metrics."""
+"""Translation quality: translate held-out images to every test-grid column and score them.
+
+``sweep`` is the one loop behind every measurement (the evaluate CLI, the training-time
+evaluator and the monitor's ground-truth error): for each held-out image and each
+column of the official test grid it makes the translation G(x, c) and the
+reconstruction G(G(x, c), c_org), and keeps per-image scores, never the images, so
+memory does not grow with the number of images.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import sys
+
+import keras
 import numpy as np
 import tensorflow as tf
 
+from stargan_keras.classifier import translation_scores
+from stargan_keras.image_metrics import l1_error, psnr, ssim
 from stargan_keras.labels import LabelLayout, grid_targets
-
-
-def l1_error(images: tf.Tensor, references: tf.Tensor) -> tf.Tensor:
-    """Per-image mean absolute error on the [-1, 1] scale, [N]."""
-    return tf.reduce_mean(tf.abs(images - references), axis=[1, 2, 3])
-
-
-def psnr(images: tf.Tensor, references: tf.Tensor) -> tf.Tensor:
-    """Per-image PSNR in dB for [-1, 1] images (peak-to-peak 2), [N]; inf when equal."""
-    mse = tf.reduce_mean(tf.square(images - references), axis=[1, 2, 3])
-    return 10.0 * tf.math.log(4.0 / mse) / tf.math.log(10.0)
 
 
 def translate(generator, images: tf.Tensor, targets: tf.Tensor, batch: int = 64) -> tf.Tensor:
@@ -25,26 +27,152 @@ def translate(generator, images: tf.Tensor, targets: tf.Tensor, batch: int = 64)
                       for i in range(0, int(images.shape[0]), batch)], axis=0)
 
 
+@dataclasses.dataclass(frozen=True)
+class HeldOut:
+    """Held-out images of one label set, with their labels placed in the run's layout.
+
+    Attributes:
+        set_index: the label set's index in the layout.
+        images: [N, H, W, 3] in [-1, 1].
+        labels: [N, layout.width].
+        scenes: the synthetic scenes behind the images (for rendered truth), else None.
+    """
+
+    set_index: int
+    images: tf.Tensor
+    labels: tf.Tensor
+    scenes: dict | None = None
+
+
+@dataclasses.dataclass
+class Column:
+    """The scores of one (source set -> target label) column, one entry per image.
+
+    ``scores`` maps a metric to its per-image values: ``rec_l1`` and ``rec_psnr`` (x
+    against G(G(x, c), c_org)); with a classifier ``correct``, ``target_correct``
+    and, for multi-label targets, ``kept`` (see ``classifier.translation_scores``); with
+    a feature extractor ``features`` [N, F] and ``target_value`` (the changed label's
+    target, 0 or 1); with rendered truth ``truth_l1``, ``truth_psnr`` and ``truth_ssim``.
+    """
+
+    source_set: int
+    target_set: int
+    label: str
+    scores: dict[str, list] = dataclasses.field(default_factory=dict)
+
+    def add(self, name: str, values) -> None:
+        self.scores.setdefault(name, []).append(np.asarray(values))
+
+    def values(self, name: str) -> np.ndarray:
+        return np.concatenate(self.scores[name])
+
+
+def held_out_parts(sources: list, layout: LabelLayout, count: int) -> list[HeldOut]:
+    """The first ``count`` held-out images of every source, labels placed in ``layout``."""
+    parts = []
+    for source in sources:
+        if source.label_set not in layout.label_sets:
+            known = ", ".join(s.name for s in layout.label_sets)
+            raise ValueError(f"the run was trained on {known}, not on {source.label_set.name} "
+                             f"with labels {', '.join(source.label_set.names)}")
+        index = layout.label_sets.index(source.label_set)
+        images, labels, scenes = source.held_out(count)
+        parts.append(HeldOut(index, images, layout.embed(index, labels), scenes))
+    return parts
+
+
+def column_key(layout: LabelLayout, source_set: int, label: str) -> str:
+    return f"{layout.label_sets[source_set].name}->{label}"
+
+
+def sweep(generator, layout: LabelLayout, held_out: list[HeldOut], *, classifier=None,
+          features=None, truth_sources: list | None = None, reconstruction: bool = True,
+          batch: int = 64, progress: bool = False) -> dict[str, Column]:
+    """Score every held-out image translated to every column of the official test grid.
+
+    Args:
+        generator: G, called as ``G([images, labels], training=False)``.
+        layout: the run's label layout; columns cover all its sets (cross-dataset too).
+        held_out: the images to translate, per label set.
+        classifier: an ``EvaluationClassifier`` (or anything with its ``predict``), to
+            judge whether translations reach their target domain; None to skip.
+        features: images -> features [N, F] for FID/KID; None to skip.
+        truth_sources: the synthetic sources of every set in the layout, to render the
+            true translation of each held-out scene; None to skip.
+        reconstruction: also score G(G(x, c), c_org) against x (one more G call).
+        batch: images per generator call.
+        progress: show a progress bar.
+
+    Returns:
+        Columns by key ``"<source set>-><label>"``, in grid order per source set.
+    """
+    from stargan_keras.data.synthetic import ground_truth
+
+    chunks = sum(-(-int(h.images.shape[0]) // batch) for h in held_out)
+    progbar = keras.utils.Progbar(chunks, verbose=1 if sys.stdout.isatty() else 2,
+                                  unit_name="batch") if progress else None
+    columns: dict[str, Column] = {}
+    done = 0
+    for part in held_out:
+        for start in range(0, int(part.images.shape[0]), batch):
+            images = part.images[start:start + batch]
+            labels = part.labels[start:start + batch]
+            scenes = (None if part.scenes is None
+                      else {k: v[start:start + batch] for k, v in part.scenes.items()})
+            for target_set, (label, targets) in _grid_with_sets(layout, labels):
+                key = column_key(layout, part.set_index, label)
+                column = columns.setdefault(key, Column(part.set_index, target_set, label))
+                fakes = generator([images, targets], training=False)
+                if reconstruction:
+                    reconstructed = generator([fakes, labels], training=False)
+                    column.add("rec_l1", l1_error(reconstructed, images))
+                    column.add("rec_psnr", psnr(reconstructed, images))
+                label_set = layout.label_sets[target_set]
+                set_start, set_end = layout.span(target_set)
+                set_targets = targets[:, set_start:set_end].numpy()
+                if classifier is not None:
+                    predicted = classifier.predict(fakes, label_set)
+                    for name, values in translation_scores(predicted, set_targets, label_set,
+                                                           label).items():
+                        column.add(name, values)
+                if features is not None:
+                    column.add("features", features(fakes))
+                    column.add("target_value", set_targets[:, label_set.index(label)])
+                if truth_sources is not None and scenes is not None:
+                    truth = ground_truth(truth_sources, layout, scenes, targets)
+                    column.add("truth_l1", l1_error(fakes, truth))
+                    column.add("truth_psnr", psnr(fakes, truth))
+                    column.add("truth_ssim", ssim(fakes, truth))
+            done += 1
+            if progbar is not None:
+                progbar.update(done)
+    return columns
+
+
+def _grid_with_sets(layout: LabelLayout, labels: tf.Tensor):
+    """grid_targets' columns, each with the index of the label set it changes."""
+    sets = [i for i, s in enumerate(layout.label_sets) for _ in s.names]
+    return zip(sets, grid_targets(layout, labels))
+
+
 def ground_truth_error(generator, sources, layout: LabelLayout, held_out) -> dict:
-    """L1 and PSNR of translations against rendered truth, per (dataset, target) and mean.
+    """L1, PSNR and SSIM of translations against rendered truth, per (dataset, target) and mean.
 
     ``held_out`` holds one (images, labels in the layout, scenes) per source; every image
     is translated to each column of the official test grid, the other label sets'
     columns (cross-dataset targets) included.
     """
-    from stargan_keras.data.synthetic import ground_truth
+    parts = [HeldOut(i, images, labels, scenes)
+             for i, (images, labels, scenes) in enumerate(held_out)]
+    columns = sweep(generator, layout, parts, truth_sources=sources, reconstruction=False)
+    return truth_summary(columns)
 
-    per_target, l1_all, psnr_all = {}, [], []
-    for source, (images, labels, scenes) in zip(sources, held_out):
-        for name, targets in grid_targets(layout, labels):
-            fakes = translate(generator, images, targets)
-            truth = ground_truth(sources, layout, scenes, targets)
-            l1 = l1_error(fakes, truth).numpy()
-            db = psnr(fakes, truth).numpy()
-            per_target[f"{source.label_set.name}->{name}"] = {
-                "l1": float(l1.mean()), "psnr": float(db.mean())}
-            l1_all.append(l1)
-            psnr_all.append(db)
-    return {"l1": float(np.concatenate(l1_all).mean()),
-            "psnr": float(np.concatenate(psnr_all).mean()),
-            "per_target": per_target}
+
+def truth_summary(columns: dict[str, Column]) -> dict:
+    """Mean truth L1, PSNR and SSIM over all translations, and per column."""
+    metrics = ("l1", "psnr", "ssim")
+    per_target = {key: {m: float(c.values(f"truth_{m}").mean()) for m in metrics}
+                  for key, c in columns.items()}
+    result = {m: float(np.concatenate([c.values(f"truth_{m}") for c in columns.values()]).mean())
+              for m in metrics}
+    return {**result, "per_target": per_target}

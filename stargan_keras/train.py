@@ -84,6 +84,13 @@ flags.DEFINE_integer("num_sample_images", _DEFAULTS.num_sample_images,
                      "Fixed validation images per dataset in each sample grid.")
 flags.DEFINE_integer("num_eval_images", _DEFAULTS.num_eval_images,
                      "Held-out images per dataset for the synthetic translation error.")
+flags.DEFINE_integer("eval_step", _DEFAULTS.eval_step,
+                     "Iterations between evaluations of translations on the held-out images "
+                     "(reconstruction, synthetic ground-truth error, classification with "
+                     "--eval_classifier) logged to TensorBoard; 0 for none.")
+flags.DEFINE_string("eval_classifier", _DEFAULTS.eval_classifier,
+                    "Classifier directory (stargan_keras.train_classifier) judging translations "
+                    "during training, with --eval_step.")
 
 
 def config_from_flags() -> TrainConfig:

@@ -1,0 +1,56 @@
+"""``python -m stargan_keras.evaluate --run_dir=RUN --classifier=CLS --output=REPORT``.
+
+Measures one checkpoint of a run (see ``evaluate_lib``) and writes metrics.json,
+report.md, PNG charts and TensorBoard scalars to --output (see ``report``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from absl import app, flags, logging
+
+from stargan_keras.data_flags import data_overrides, define_data_flags
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("run_dir", None, "The training run to evaluate.", required=True)
+flags.DEFINE_string("classifier", None,
+                    "Classifier directory from stargan_keras.train_classifier.", required=True)
+flags.DEFINE_string("output", None, "Folder for the report.", required=True)
+define_data_flags(None, "Evaluate on this dataset instead of the run's (e.g. one dataset of "
+                  "a joint run); data path flags override the run's paths.")
+flags.DEFINE_integer("num_images", 1000, "Held-out images per dataset.")
+flags.DEFINE_integer("seed", 0, "Seed of the KID subsets.")
+flags.DEFINE_string("inception_weights", None,
+                    "InceptionV3 weights file (no top) for FID/KID; without it the classifier's "
+                    "penultimate features are used.")
+flags.DEFINE_integer("inception_size", 299, "InceptionV3 input side.")
+flags.DEFINE_integer("iteration", None, "Checkpoint iteration (default: the latest).")
+flags.DEFINE_integer("batch_size", 64, "Images per generator call.")
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    from stargan_keras.evaluate_lib import evaluate  # imports TensorFlow
+    from stargan_keras.report import write_report
+
+    try:
+        metrics = evaluate(FLAGS.run_dir, FLAGS.classifier, overrides=data_overrides(),
+                           num_images=FLAGS.num_images, seed=FLAGS.seed,
+                           inception_weights=FLAGS.inception_weights,
+                           inception_size=FLAGS.inception_size, iteration=FLAGS.iteration,
+                           batch=FLAGS.batch_size)
+    except (ValueError, FileNotFoundError) as error:
+        logging.error("%s", error)
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    paths = write_report(metrics, FLAGS.output)
+    cls = metrics["classification"]
+    print(f"classification error of translations {100 * cls['error']:.2f}% "
+          f"(classifier on real images {100 * cls['floor']:.2f}%); report: {paths[1]}")
+
+
+if __name__ == "__main__":
+    app.run(main)

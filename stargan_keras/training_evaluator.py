@@ -1,0 +1,80 @@
+"""Evaluation during training (``--eval_step``): a cheap subset of the evaluate CLI.
+
+Every ``eval_step`` iterations the training loop hands G to ``maybe_evaluate``, which
+translates the held-out images to every test-grid column and logs to TensorBoard (under
+the names the evaluate CLI uses): the classification error of the translations when a
+classifier is given (``--eval_classifier``), reconstruction L1/PSNR, and on synthetic
+data the error against rendered truth. FID/KID are left to the evaluate CLI.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+from absl import logging
+
+from stargan_keras.classifier import EvaluationClassifier
+from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
+from stargan_keras.evaluate_lib import classification_summary, reconstruction_summary
+from stargan_keras.evaluation import HeldOut, held_out_parts, sweep, truth_summary
+from stargan_keras.labels import LabelLayout
+from stargan_keras.report import scalars
+
+
+class TrainingEvaluator:
+    """Scores G every ``every`` iterations and writes the scalars to ``logdir``.
+
+    Args:
+        every: iterations between evaluations.
+        layout: the run's label layout.
+        held_out: the images to translate.
+        logdir: TensorBoard folder (the run's logs).
+        classifier: an ``EvaluationClassifier`` covering the layout, or None.
+        truth_sources: the synthetic sources of the layout, to score against rendered
+            truth; None otherwise.
+    """
+
+    def __init__(self, every: int, layout: LabelLayout, held_out: list[HeldOut], logdir: str,
+                 classifier: EvaluationClassifier | None = None,
+                 truth_sources: list | None = None):
+        if every <= 0:
+            raise ValueError(f"--eval_step={every}: must be positive")
+        if classifier is not None:
+            for label_set in layout.label_sets:
+                classifier.head(label_set)  # fails now, not at the first evaluation
+        self.every, self.layout, self.held_out = every, layout, held_out
+        self.classifier, self.truth_sources = classifier, truth_sources
+        self.writer = tf.summary.create_file_writer(logdir)
+
+    @classmethod
+    def from_config(cls, config: TrainConfig, layout: LabelLayout, sources: list,
+                    logdir: str) -> TrainingEvaluator | None:
+        """The evaluator ``config`` asks for (None when --eval_step is 0)."""
+        if not config.eval_step:
+            return None
+        classifier = (EvaluationClassifier.load(config.eval_classifier)
+                      if config.eval_classifier else None)
+        truth = sources if config.dataset in SYNTHETIC_DATASETS else None
+        return cls(config.eval_step, layout,
+                   held_out_parts(sources, layout, config.num_eval_images), logdir,
+                   classifier, truth)
+
+    def maybe_evaluate(self, iteration: int, generator) -> dict[str, float] | None:
+        """Evaluate when ``iteration`` is a multiple of ``every``; returns the scalars logged."""
+        if iteration % self.every:
+            return None
+        columns = sweep(generator, self.layout, self.held_out, classifier=self.classifier,
+                        truth_sources=self.truth_sources)
+        metrics = {"reconstruction": reconstruction_summary(columns)}
+        if self.classifier is not None:
+            metrics["classification"] = classification_summary(columns, {})
+        if self.truth_sources is not None:
+            metrics["ground_truth"] = truth_summary(columns)
+        values = scalars(metrics)
+        with self.writer.as_default(step=iteration):
+            for name, value in values.items():
+                tf.summary.scalar(name, value)
+        self.writer.flush()
+        logging.info("Iteration %d evaluation: %s", iteration,
+                     ", ".join(f"{k[len('eval/'):]} {v:.4f}" for k, v in values.items()
+                               if k.count("/") == 1))
+        return values

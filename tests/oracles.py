@@ -1,0 +1,41 @@
+"""A generator and classifiers with known answers: G writes its target label vector into
+the image's first row, and the classifier reads it back (or its opposite)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from stargan_keras.classifier import EvaluationClassifier
+from stargan_keras.labels import LabelLayout
+
+SIZE = 16
+
+
+def code_generator(inputs, training=False):
+    """G(x, c): x with c written as +-1 into channel 0 of the first row's first pixels."""
+    images, labels = inputs
+    width = labels.shape[1]
+    code = tf.concat([2.0 * labels - 1.0, images[:, 0, width:, 0]], axis=1)
+    first_row = tf.concat([code[:, None, :, None], images[:, :1, :, 1:]], axis=3)
+    return tf.concat([first_row, images[:, 1:]], axis=1)
+
+
+def identity_generator(inputs, training=False):
+    return inputs[0]
+
+
+def code_classifier(layout: LabelLayout, right: bool = True) -> EvaluationClassifier:
+    """Reads the code back as logits: always right, or (right=False) every label wrong."""
+    dim = layout.logits_dim
+    images = keras.Input((SIZE, SIZE, 3))
+    row = layers.Flatten()(layers.Cropping2D(((0, SIZE - 1), (0, SIZE - dim)))(images))
+    features = layers.Dense(dim, use_bias=False, name="features")(row)
+    logits = layers.Rescaling(10.0 if right else -10.0, name="logits")(features)
+    model = keras.Model(images, logits)
+    kernel = np.zeros((3 * dim, dim), np.float32)
+    kernel[3 * np.arange(dim), np.arange(dim)] = 1.0  # channel 0 of pixel j -> logit j
+    model.get_layer("features").set_weights([kernel])
+    return EvaluationClassifier(model, layout, {"arch": "oracle"})
