@@ -15,7 +15,6 @@ with ``read_metadata``). Quantization:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 
@@ -26,7 +25,6 @@ from absl import app, flags, logging
 from ai_edge_litert import schema_py_generated as schema
 
 from export.saved_model import export_metadata
-from stargan_keras.config import TrainConfig
 from stargan_keras.translator import Translator
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
@@ -50,22 +48,13 @@ def generator_function(translator: Translator, batch: int):
     return translate.get_concrete_function(), module
 
 
-def training_config(spec: dict) -> TrainConfig:
-    """The run's TrainConfig from its run.json (JSON lists back to tuples)."""
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    config = {k: v for k, v in spec.get("config", {}).items() if k in fields}
-    if "selected_attrs" in config:
-        config["selected_attrs"] = tuple(config["selected_attrs"])
-    return TrainConfig(**config)
-
-
 def calibration_data(run_dir: str, translator: Translator, steps: int, batch: int):
     """A representative dataset: ``steps`` batches of the run's training images, each with
     the labels of other training images as targets (as training draws its targets)."""
     from stargan_keras.data import make_sources
     from stargan_keras.run_dir import RunDirectory
 
-    config = training_config(RunDirectory(run_dir).read_spec())
+    config = RunDirectory(run_dir).config()
     try:
         sources = make_sources(config)
     except (ValueError, FileNotFoundError) as error:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -76,6 +77,14 @@ class RunDirectory:
         with open(temporary, "w") as f:
             json.dump(spec, f, indent=2)
         os.replace(temporary, self.spec_path)
+
+    def config(self) -> TrainConfig:
+        """The run's TrainConfig as run.json records it (JSON lists back to tuples)."""
+        fields = {f.name for f in dataclasses.fields(TrainConfig)}
+        values = {k: v for k, v in self.read_spec().get("config", {}).items() if k in fields}
+        if "selected_attrs" in values:
+            values["selected_attrs"] = tuple(values["selected_attrs"])
+        return TrainConfig(**values)
 
     def layout(self) -> LabelLayout:
         return LabelLayout.from_json(self.read_spec()["labels"])

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from stargan_keras import images as image_utils
-from stargan_keras.data.preprocess import center_crop_resize, decode_rgb
+from stargan_keras.data.preprocess import center_crop_resize, crop_window, decode_rgb
 from stargan_keras.labels import LabelLayout, LabelSet, change_one, grid_targets
 from stargan_keras.run_dir import Checkpoints, RunDirectory
 
@@ -38,16 +38,6 @@ def crop_size_for(spec: dict) -> int | None:
     return None
 
 
-def crop_window(height: int, width: int, crop_size: int | None) -> tuple[int, int, int, int]:
-    """(top, left, crop height, crop width) of the window ``center_crop_resize`` keeps."""
-    if crop_size is None:
-        crop_h = crop_w = min(height, width)
-    else:
-        crop_h, crop_w = min(crop_size, height), min(crop_size, width)
-    # Python's round() and tf.round both round half to even, as center_crop_resize does.
-    return round((height - crop_h) / 2.0), round((width - crop_w) / 2.0), crop_h, crop_w
-
-
 def paste_back(original: np.ndarray, translated: tf.Tensor, crop_size: int | None) -> np.ndarray:
     """The photo at its own size with the crop window replaced by the translation.
 
@@ -56,11 +46,12 @@ def paste_back(original: np.ndarray, translated: tf.Tensor, crop_size: int | Non
         translated: [S, S, 3] in [-1, 1], G's output for the photo's crop.
         crop_size: the crop the photo was prepared with.
     """
-    top, left, crop_h, crop_w = crop_window(original.shape[0], original.shape[1], crop_size)
-    resized = tf.image.resize((translated + 1.0) / 2.0, (crop_h, crop_w), method="bilinear",
+    top, left, side = (int(v) for v in crop_window(original.shape[0], original.shape[1],
+                                                     crop_size))
+    resized = tf.image.resize((translated + 1.0) / 2.0, (side, side), method="bilinear",
                               antialias=True) * 2.0 - 1.0
     result = np.array(original, copy=True)
-    result[top:top + crop_h, left:left + crop_w] = image_utils.to_uint8(resized).numpy()
+    result[top:top + side, left:left + side] = image_utils.to_uint8(resized).numpy()
     return result
 
 

@@ -53,3 +53,9 @@ def test_missing_checkpoint_lists_the_available_ones(tmp_path):
     checkpoints.save(5)
     with pytest.raises(FileNotFoundError, match="no checkpoint for iteration 7.*available: 5"):
         checkpoints.restore(7)
+
+
+def test_config_comes_back_from_run_json(tmp_path):
+    config, _, run = _run(tmp_path, seed=9, selected_attrs=("red", "green", "blue"))
+    restored = run.config()
+    assert restored == config and restored.selected_attrs == ("red", "green", "blue")

@@ -11,14 +11,13 @@ from conftest import TINY
 
 from stargan_keras import Translator
 from stargan_keras.config import TrainConfig
-from stargan_keras.data.preprocess import center_crop_resize
+from stargan_keras.data.preprocess import center_crop_resize, crop_window
 from stargan_keras.images import to_uint8
 from stargan_keras.labels import LabelLayout, LabelSet
 from stargan_keras.run_dir import Checkpoints, RunDirectory, build_networks, make_spec
 from stargan_keras.translate import output_stems, translate_files
 from stargan_keras.translator import (
     crop_size_for,
-    crop_window,
     given_labels,
     labels_from_logits,
     paste_back,
@@ -125,20 +124,19 @@ def test_given_source_labels_replace_only_the_sets_named():
 
 
 @pytest.mark.parametrize("height, width, crop", [(218, 178, 178), (60, 40, None),
-                                                 (41, 60, None), (30, 31, 17)])
+                                                 (41, 60, None), (30, 31, 17), (30, 50, 40)])
 def test_crop_window_is_the_one_preprocessing_keeps(height, width, crop):
     image = photo(height, width)
-    top, left, crop_h, crop_w = crop_window(height, width, crop)
-    assert crop_h == crop_w
-    expected = image[top:top + crop_h, left:left + crop_w] / 127.5 - 1.0
-    np.testing.assert_allclose(center_crop_resize(tf.constant(image), crop, crop_h), expected,
+    top, left, side = (int(v) for v in crop_window(height, width, crop))
+    expected = image[top:top + side, left:left + side] / 127.5 - 1.0
+    np.testing.assert_allclose(center_crop_resize(tf.constant(image), crop, side), expected,
                                atol=1e-5)
 
 
 def test_paste_back_replaces_exactly_the_crop_window():
     original = photo(50, 30)
     pasted = paste_back(original, tf.fill((16, 16, 3), 0.2), None)
-    top, left, side, _ = crop_window(50, 30, None)
+    top, left, side = (int(v) for v in crop_window(50, 30, None))
     assert (top, left, side) == (10, 0, 30)
     assert pasted.shape == original.shape
     np.testing.assert_array_equal(pasted[top:top + side], to_uint8(tf.fill((30, 30, 3), 0.2)))

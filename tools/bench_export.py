@@ -41,11 +41,10 @@ def directory_bytes(path: str) -> int:
 
 def held_out_pairs(run_dir: str, translator, count: int) -> tuple[np.ndarray, np.ndarray]:
     """``count`` held-out images per label set, with other held-out images' labels."""
-    from export.tflite import training_config
     from stargan_keras.data import make_sources
     from stargan_keras.run_dir import RunDirectory
 
-    sources = make_sources(training_config(RunDirectory(run_dir).read_spec()))
+    sources = make_sources(RunDirectory(run_dir).config())
     images, labels = [], []
     for i, source in enumerate(sources):
         set_images, set_labels = source.held_out(count)[:2]

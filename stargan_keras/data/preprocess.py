@@ -16,6 +16,23 @@ def decode_rgb(data: tf.Tensor) -> tf.Tensor:
     return tf.io.decode_image(data, channels=3, expand_animations=False)
 
 
+def crop_window(height, width, crop_size: int | None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(top, left, side) of the centred square that ``center_crop_resize`` keeps.
+
+    The side is ``crop_size``, clipped to the shorter side of the image (the whole
+    shorter side when ``crop_size`` is None). The offsets round to nearest, as
+    torchvision's CenterCrop does: int(round((H - h) / 2.0)).
+    """
+    side = tf.minimum(height, width)
+    if crop_size is not None:
+        side = tf.minimum(crop_size, side)
+
+    def offset(extent):
+        return tf.cast(tf.round(tf.cast(extent - side, tf.float32) / 2.0), tf.int32)
+
+    return offset(height), offset(width), side
+
+
 def center_crop_resize(image: tf.Tensor, crop_size: int | None, image_size: int) -> tf.Tensor:
     """uint8 or float [H, W, 3] -> float32 [image_size, image_size, 3] in [-1, 1].
 
@@ -25,14 +42,8 @@ def center_crop_resize(image: tf.Tensor, crop_size: int | None, image_size: int)
     resized, is never what a user of a small photo wants).
     """
     shape = tf.shape(image)
-    height, width = shape[0], shape[1]
-    crop_h = crop_w = tf.minimum(height, width)
-    if crop_size is not None:
-        crop_h = crop_w = tf.minimum(crop_size, crop_h)
-    # torchvision's CenterCrop rounds the offset to nearest: int(round((H - h) / 2.0)).
-    top = tf.cast(tf.round(tf.cast(height - crop_h, tf.float32) / 2.0), tf.int32)
-    left = tf.cast(tf.round(tf.cast(width - crop_w, tf.float32) / 2.0), tf.int32)
-    cropped = image[top:top + crop_h, left:left + crop_w]
+    top, left, side = crop_window(shape[0], shape[1], crop_size)
+    cropped = image[top:top + side, left:left + side]
     pixels = tf.cast(cropped, tf.float32)
     if image.dtype == tf.uint8:
         pixels = pixels / 255.0
