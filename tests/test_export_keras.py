@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from test_translate import photo, trained_run
+from runs import photo, trained_run
 
 from export.keras_file import export_keras_file
 from stargan_keras import PortableGenerator, Translator, load_generator

@@ -9,7 +9,7 @@ import grpc
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_translate import photo, trained_run
+from runs import photo, trained_run
 
 from export.saved_model import METADATA_FILE, export_saved_model, label_names, next_version
 from export.serving.stand_in import ServingError, SessionModel
@@ -101,7 +101,7 @@ def test_label_names_and_size_travel_with_the_export(translator, export_dir):
 
 
 def test_joint_label_names_include_the_mask(tmp_path):
-    from test_translate import untrained_run
+    from runs import untrained_run
 
     layout = Translator.from_run_dir(untrained_run(str(tmp_path / "both"),
                                                    "synthetic_both")).layout

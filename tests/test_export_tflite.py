@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 from ai_edge_litert import schema_py_generated as schema
-from test_translate import trained_run
+from runs import trained_run
 
 from export import tflite
 from stargan_keras import Translator

@@ -13,12 +13,12 @@ import grpc
 import numpy as np
 import pytest
 import tensorflow as tf
+from runs import photo, trained_run
 from tensorflow_serving.apis import (
     get_model_metadata_pb2,
     predict_pb2,
     prediction_service_pb2_grpc,
 )
-from test_translate import photo, trained_run
 
 from export.saved_model import export_saved_model
 from export.serving.client import ServingClientError, make_client, translate_remote

@@ -7,14 +7,12 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY
+from runs import photo, trained_run, untrained_run
 
 from stargan_keras import Translator
-from stargan_keras.config import TrainConfig
 from stargan_keras.data.preprocess import center_crop_resize, crop_window
 from stargan_keras.images import to_uint8
 from stargan_keras.labels import LabelLayout, LabelSet
-from stargan_keras.run_dir import Checkpoints, RunDirectory, build_networks, make_spec
 from stargan_keras.translate import output_stems, translate_files
 from stargan_keras.translator import (
     crop_size_for,
@@ -29,34 +27,6 @@ CELEBA = LabelSet("celeba", ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "
 RAFD = LabelSet("rafd", ("angry", "happy", "neutral"), multi_label=False)
 
 
-def trained_run(tmp_path_factory, name: str = "synthetic") -> str:
-    """A tiny trained run, trained once per test session and shared by the test modules."""
-    path = str(tmp_path_factory.getbasetemp() / f"issue5-{name}")
-    if not os.path.exists(os.path.join(path, "checkpoints", "checkpoint")):
-        from stargan_keras.train_lib import train
-
-        train(TrainConfig(run_dir=path, dataset=name, **TINY))
-    return path
-
-
-def untrained_run(path: str, dataset: str, with_discriminator: bool = True,
-                  **overrides) -> str:
-    """A run directory with one checkpoint of fresh weights, as an importer writes one
-    (of G alone when the official D is not given)."""
-    from stargan_keras.data import make_sources
-
-    config = TrainConfig(run_dir=path, dataset=dataset, **{**TINY, **overrides})
-    layout = LabelLayout(tuple(s.label_set for s in make_sources(config)))
-    run = RunDirectory(path)
-    run.claim(make_spec(config, layout))
-    generator, discriminator = build_networks(config.model_shape(), layout)
-    networks = {"generator": generator}
-    if with_discriminator:
-        networks["discriminator"] = discriminator
-    Checkpoints(run, **networks).save(0)
-    return path
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     return trained_run(tmp_path_factory)
@@ -65,10 +35,6 @@ def run_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def translator(run_dir):
     return Translator.from_run_dir(run_dir)
-
-
-def photo(height=40, width=60, seed=0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
 
 
 def test_targets_by_name_relative_and_absolute():
