@@ -6,6 +6,7 @@ import dataclasses
 import os
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+PRECISIONS = ("float32", "bfloat16", "float16")
 SYNTHETIC_DATASETS = ("synthetic", "synthetic_single", "synthetic_both")
 DATASETS = ("celeba", "rafd", "both", "folder") + SYNTHETIC_DATASETS
 
@@ -59,6 +60,9 @@ class TrainConfig:
     strategy: str = "default"
     cpu_devices: int = 0
     tpu: str | None = None
+    # Speed: compute precision of the networks ("float32", "bfloat16", "float16") and XLA.
+    mixed_precision: str = "float32"
+    jit_compile: bool = False
     # Run directory and monitoring.
     run_dir: str = "runs/default"
     log_step: int = 10
@@ -74,6 +78,9 @@ class TrainConfig:
         """Raise ValueError naming the first option whose value cannot work."""
         if self.cpu_devices < 0:
             raise ValueError(f"--cpu_devices={self.cpu_devices}: must not be negative")
+        if self.mixed_precision not in PRECISIONS:
+            raise ValueError(f"--mixed_precision={self.mixed_precision!r}: expected one of "
+                             f"{', '.join(PRECISIONS)}")
         if self.dataset not in DATASETS:
             raise ValueError(f"--dataset={self.dataset!r}: expected one of {', '.join(DATASETS)}")
         self._validate_data_paths()

@@ -72,19 +72,23 @@ class StarGAN(keras.Model):
     def call(self, inputs):
         return self.generator(inputs)
 
-    def train_step(self, batch):
+    def split_cycle(self, batch) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+        """(images, labels, target_labels, alpha) of a batch, each [n_critic, sets, b, ...]."""
         sets = len(self.layout.label_sets)
 
         def cycle(key):
             value = batch[key]
             return tf.reshape(value, [self.n_critic, sets, -1] + list(value.shape[1:]))
 
-        images, labels, targets, alpha = (cycle(k) for k in
-                                          ("images", "labels", "target_labels", "alpha"))
+        return tuple(cycle(k) for k in ("images", "labels", "target_labels", "alpha"))
+
+    def train_step(self, batch):
+        sets = len(self.layout.label_sets)
+        images, labels, targets, alpha = self.split_cycle(batch)
         for t in range(self.n_critic):
-            d_logs = [self._d_update(images[t, s], labels[t, s], targets[t, s], alpha[t, s])
+            d_logs = [self.d_update(images[t, s], labels[t, s], targets[t, s], alpha[t, s])
                       for s in range(sets)]
-        g_logs = [self._g_update(images[-1, s], labels[-1, s], targets[-1, s])
+        g_logs = [self.g_update(images[-1, s], labels[-1, s], targets[-1, s])
                   for s in range(sets)]
         logs = {}
         for name_logs in d_logs + g_logs:
@@ -92,23 +96,33 @@ class StarGAN(keras.Model):
                 logs[name] = logs.get(name, 0.0) + value / sets
         return logs
 
-    def _replica_scale(self) -> float:
+    def _scaled(self, loss: tf.Tensor, optimizer) -> tf.Tensor:
         # Gradients are summed over replicas: dividing each replica's mean loss by the
         # replica count makes the update that of the mean over the global batch.
-        return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
+        loss = loss / tf.distribute.get_strategy().num_replicas_in_sync
+        if self._loss_scale(optimizer) is not None:
+            loss = optimizer.scale_loss(loss)  # apply_gradients unscales
+        return loss
 
-    def _d_update(self, x_real, c_org, c_trg, alpha):
+    def _loss_scale(self, optimizer) -> tf.Tensor | None:
+        """float16's dynamic loss scale (None without loss scaling)."""
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            return optimizer.dynamic_scale
+        return None
+
+    def d_update(self, x_real, c_org, c_trg, alpha):
+        """One D update on one slice; returns its loss terms."""
         x_fake = tf.stop_gradient(self.generator([x_real, c_trg], training=True))
         alpha = tf.reshape(alpha, (-1, 1, 1, 1))
         x_hat = alpha * x_real + (1.0 - alpha) * x_fake
         weights = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            src_real, cls_real = self.discriminator(x_real, training=True)
-            src_fake, _ = self.discriminator(x_fake, training=True)
-            with tf.GradientTape() as gp_tape:
-                gp_tape.watch(x_hat)
-                src_hat_sum = tf.reduce_sum(self.discriminator(x_hat, training=True)[0])
-            x_hat_grad = gp_tape.gradient(src_hat_sum, x_hat)
+            # D has no batch-dependent layers, so one call on real and fake images
+            # together equals two calls, with half the per-layer overhead.
+            src, cls = self.discriminator(tf.concat([x_real, x_fake], 0), training=True)
+            src_real, src_fake = tf.split(src, 2)
+            cls_real = cls[:tf.shape(x_real)[0]]
+            x_hat_grad = self.penalty_gradient(x_hat)
             logs = {
                 "D/loss_real": losses.adversarial_real(src_real),
                 "D/loss_fake": losses.adversarial_fake(src_fake),
@@ -117,12 +131,30 @@ class StarGAN(keras.Model):
             }
             total = (logs["D/loss_real"] + logs["D/loss_fake"]
                      + self.lambda_cls * logs["D/loss_cls"] + self.lambda_gp * logs["D/loss_gp"])
-            scaled = total * self._replica_scale()
+            scaled = self._scaled(total, self.d_optimizer)
         grads = tape.gradient(scaled, weights)
         self.d_optimizer.apply_gradients(zip(grads, weights))
         return logs
 
-    def _g_update(self, x_real, c_org, c_trg):
+    def penalty_gradient(self, x_hat: tf.Tensor) -> tf.Tensor:
+        """d(sum of D_src(x_hat))/d(x_hat), differentiable again for the penalty's update.
+
+        With float16 loss scaling the inner target is scaled like the outer loss, so that
+        small float16 gradients inside D do not underflow, and the result is unscaled. An
+        overflow makes the update's gradients non-finite: LossScaleOptimizer then skips
+        the update and halves the scale.
+        """
+        loss_scale = self._loss_scale(self.d_optimizer)
+        with tf.GradientTape() as tape:
+            tape.watch(x_hat)
+            target = tf.reduce_sum(self.discriminator(x_hat, training=True)[0])
+            if loss_scale is not None:
+                target *= loss_scale
+        gradient = tape.gradient(target, x_hat)
+        return gradient if loss_scale is None else gradient / loss_scale
+
+    def g_update(self, x_real, c_org, c_trg):
+        """One G update on one slice; returns its loss terms."""
         weights = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             x_fake = self.generator([x_real, c_trg], training=True)
@@ -135,7 +167,7 @@ class StarGAN(keras.Model):
             }
             total = (logs["G/loss_fake"] + self.lambda_rec * logs["G/loss_rec"]
                      + self.lambda_cls * logs["G/loss_cls"])
-            scaled = total * self._replica_scale()
+            scaled = self._scaled(total, self.g_optimizer)
         grads = tape.gradient(scaled, weights)
         self.g_optimizer.apply_gradients(zip(grads, weights))
         return logs

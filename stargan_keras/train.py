@@ -10,7 +10,8 @@ import sys
 
 from absl import app, flags, logging
 
-from stargan_keras.config import DATASETS, STRATEGIES, TrainConfig
+from stargan_keras.allocator import keep_freed_memory
+from stargan_keras.config import DATASETS, PRECISIONS, STRATEGIES, TrainConfig
 
 _DEFAULTS = TrainConfig()
 FLAGS = flags.FLAGS
@@ -72,6 +73,11 @@ flags.DEFINE_enum("strategy", _DEFAULTS.strategy, STRATEGIES,
 flags.DEFINE_integer("cpu_devices", _DEFAULTS.cpu_devices,
                      "Split the CPU into this many logical devices (for mirrored on a CPU).")
 flags.DEFINE_string("tpu", _DEFAULTS.tpu, "TPU name or grpc:// address for --strategy=tpu.")
+flags.DEFINE_enum("mixed_precision", _DEFAULTS.mixed_precision, PRECISIONS,
+                  "Compute precision of G and D: float32, or bfloat16 / float16 with float32 "
+                  "variables and losses (float16 with dynamic loss scaling, for GPUs).")
+flags.DEFINE_bool("jit_compile", _DEFAULTS.jit_compile,
+                  "Compile the training step with XLA (slower on the CPUs measured; for GPUs).")
 flags.DEFINE_string("run_dir", _DEFAULTS.run_dir,
                     "Folder of this run: checkpoints, TensorBoard logs, sample grids.")
 flags.DEFINE_integer("log_step", _DEFAULTS.log_step, "Iterations between loss logs.")
@@ -106,6 +112,8 @@ def config_from_flags() -> TrainConfig:
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if keep_freed_memory():  # before the big allocations start
+        logging.info("malloc: keeping freed memory for the next step (no mmap, no trim)")
     from stargan_keras.train_lib import train  # imports TensorFlow: after flag parsing
 
     try:

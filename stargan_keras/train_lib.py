@@ -17,6 +17,7 @@ from stargan_keras.data.pipeline import training_batches
 from stargan_keras.distribute import distribute, is_chief, make_strategy
 from stargan_keras.labels import LabelLayout
 from stargan_keras.monitor import TrainingMonitor, fixed_samples
+from stargan_keras.precision import compute_precision, scaled_optimizer
 from stargan_keras.run_dir import Checkpoints, RunDirectory, RunLock, build_networks, make_spec
 from stargan_keras.schedule import LinearDecay
 from stargan_keras.stargan import StarGAN
@@ -35,7 +36,8 @@ def check_label_dims(config: TrainConfig, layout: LabelLayout) -> None:
 
 def build_model(config: TrainConfig, layout: LabelLayout) -> StarGAN:
     """A compiled StarGAN with every variable created (call inside the strategy scope)."""
-    generator, discriminator = build_networks(config.model_shape(), layout)
+    with compute_precision(config.mixed_precision):
+        generator, discriminator = build_networks(config.model_shape(), layout)
     model = StarGAN(generator, discriminator, layout, config.lambda_cls, config.lambda_rec,
                     config.lambda_gp, config.n_critic)
     sets = len(layout.label_sets)
@@ -46,8 +48,10 @@ def build_model(config: TrainConfig, layout: LabelLayout) -> StarGAN:
                              updates_per_iter=sets, stride=config.n_critic,
                              offset=config.n_critic - 1)
     model.compile(
-        g_optimizer=keras.optimizers.Adam(g_schedule, config.beta1, config.beta2),
-        d_optimizer=keras.optimizers.Adam(d_schedule, config.beta1, config.beta2))
+        g_optimizer=scaled_optimizer(keras.optimizers.Adam(g_schedule, config.beta1,
+                                                           config.beta2), config.mixed_precision),
+        d_optimizer=scaled_optimizer(keras.optimizers.Adam(d_schedule, config.beta1,
+                                                           config.beta2), config.mixed_precision))
     model.build_all(config.image_size)
     return model
 
@@ -94,9 +98,13 @@ def _train_loop(config: TrainConfig, strategy: tf.distribute.Strategy, model: St
     iterator = iter(distribute(strategy, lambda: training_batches(
         sources, layout, config.batch_size, config.n_critic, replicas, iteration, config.seed)))
 
+    # XLA compiles each replica's step (the cross-replica reduction stays outside it).
+    step = tf.function(model.train_step, jit_compile=True) if config.jit_compile else (
+        model.train_step)
+
     @tf.function
     def train_cycle(iterator):
-        logs = strategy.run(model.train_step, args=(next(iterator),))
+        logs = strategy.run(step, args=(next(iterator),))
         logs = {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
                 for k, v in logs.items()}
         finite = tf.reduce_all([tf.math.is_finite(v) for v in logs.values()])

@@ -14,6 +14,8 @@ import sys
 
 from absl import app, flags, logging
 
+from stargan_keras.allocator import keep_freed_memory
+
 FLAGS = flags.FLAGS
 
 # The sample grid is for looking at; past this many rows it only costs memory.
@@ -87,6 +89,8 @@ def main(argv: list[str]) -> None:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if (FLAGS.run_dir is None) == (FLAGS.model_file is None):
         raise app.UsageError("give exactly one of --run_dir and --model_file")
+    if keep_freed_memory():  # before the big allocations start
+        logging.info("malloc: keeping freed memory for the next image (no mmap, no trim)")
     from stargan_keras.translator import Translator  # imports TensorFlow: after flag parsing
 
     try:

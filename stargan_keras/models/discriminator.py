@@ -51,8 +51,9 @@ class Discriminator(keras.Model):
         h = images
         for block in self.trunk:
             h = block(h)
-        src = self.src_head(h)
-        cls = self.cls_head(h)
+        # float32 outputs under mixed precision, so the losses are computed in float32.
+        src = ops.cast(self.src_head(h), "float32")
+        cls = ops.cast(self.cls_head(h), "float32")
         return src, ops.reshape(cls, (ops.shape(cls)[0], self.c_dim))
 
     def compute_output_shape(self, input_shape):

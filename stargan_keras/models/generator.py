@@ -50,7 +50,8 @@ class Generator(keras.Model):
             ]
         blocks += [
             layers.Conv2D(3, 7, padding="same", use_bias=False, name="out_conv"),
-            layers.Activation("tanh", name="out_tanh"),
+            # float32 under mixed precision: losses and callers get float32 images.
+            layers.Activation("tanh", dtype="float32", name="out_tanh"),
         ]
         self.blocks = blocks
 
@@ -65,7 +66,8 @@ class Generator(keras.Model):
         images, labels = inputs
         labels = ops.cast(labels, images.dtype)
         shape = ops.shape(images)
-        tiled = ops.broadcast_to(labels[:, None, None, :], (shape[0], shape[1], shape[2], self.c_dim))
+        tiled = ops.broadcast_to(labels[:, None, None, :],
+                                 (shape[0], shape[1], shape[2], self.c_dim))
         x = ops.concatenate([images, tiled], axis=-1)
         for block in self.blocks:
             x = block(x)
