@@ -42,6 +42,7 @@ def main(argv: list[str]) -> None:
         config = TrainConfig(image_size=FLAGS.image_size, celeba_crop_size=FLAGS.celeba_crop_size,
                              rafd_crop_size=FLAGS.rafd_crop_size, seed=FLAGS.seed,
                              **data_overrides())
+        config.validate()  # names a missing or wrong data path
         arch = FLAGS.arch or ("small" if config.dataset in SYNTHETIC_DATASETS else "resnet18")
         classifier = train_and_save(
             make_sources(config), FLAGS.run_dir, dataset=config.dataset, arch=arch,
