@@ -21,6 +21,7 @@ from stargan_keras.precision import compute_precision, scaled_optimizer
 from stargan_keras.run_dir import Checkpoints, RunDirectory, RunLock, build_networks, make_spec
 from stargan_keras.schedule import LinearDecay
 from stargan_keras.stargan import StarGAN
+from stargan_keras.training_evaluator import TrainingEvaluator
 
 
 def check_label_dims(config: TrainConfig, layout: LabelLayout) -> None:
@@ -110,8 +111,9 @@ def _train_loop(config: TrainConfig, strategy: tf.distribute.Strategy, model: St
         finite = tf.reduce_all([tf.math.is_finite(v) for v in logs.values()])
         return logs, finite
 
-    monitor = None
+    monitor = evaluator = None
     if chief:
+        evaluator = TrainingEvaluator.from_config(config, layout, sources, run.logs)
         held_out = None
         if config.dataset in SYNTHETIC_DATASETS:
             held_out = [(images, layout.embed(i, labels), scenes)
@@ -138,6 +140,8 @@ def _train_loop(config: TrainConfig, strategy: tf.distribute.Strategy, model: St
             monitor.log(iteration, logs)
         if monitor and iteration % config.sample_step == 0:
             monitor.sample(iteration)
+        if evaluator:
+            evaluator.maybe_evaluate(iteration, model.generator)
         if (iteration % config.model_save_step == 0 or iteration == config.num_iters
                 or terminate.is_set()):
             checkpoints.save(iteration, chief)

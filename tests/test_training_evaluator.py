@@ -60,3 +60,16 @@ def test_from_config(tmp_path):
 def test_config_validation(overrides, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{**TINY, **overrides}).validate()
+
+
+def test_training_runs_the_evaluator_every_eval_step(tmp_path):
+    from test_train_cli import _summary_steps
+
+    from stargan_keras.train_lib import train
+
+    config = TrainConfig(run_dir=str(tmp_path / "run"), **{**TINY, "eval_step": 5,
+                                                          "sample_step": 10})
+    train(config)
+    steps = _summary_steps(tmp_path / "run" / "logs")
+    evaluated = [tag for tag in steps if tag.startswith("eval/reconstruction")]
+    assert evaluated and all(sorted(steps[tag]) == [5, 10] for tag in evaluated)
