@@ -1,5 +1,12 @@
 """StarGAN for Keras 3 / TensorFlow."""
 
+import os
+
+# oneDNN kernels: TensorFlow enables them by default only on CPUs with AVX-512 VNNI/BF16
+# or AMX; on an AVX2 CPU (AMD EPYC, measured) they make a D update 5x faster. Takes
+# effect when this package is imported before TensorFlow; an explicit setting wins.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
 from stargan_keras.models import Discriminator, Generator
 from stargan_keras.portable import PortableGenerator, load_generator
 from stargan_keras.translator import Translator

@@ -49,7 +49,8 @@ def test_benchmark_prints_every_figure(tmp_path, exports):
         [sys.executable, "-m", "tools.benchmark", *TINY_FLAGS, f"--saved_model={saved_model}",
          f"--tflite={tflite_path}", f"--output={output}"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        env={**{k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"},
+             "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
     assert json.loads(output.read_text()) == result
@@ -72,6 +73,9 @@ def test_benchmark_prints_every_figure(tmp_path, exports):
     environment = result["environment"]
     assert environment["tensorflow"] == tf.__version__
     assert environment["malloc_keep_freed_memory"] is True
+    # The package turns TensorFlow's oneDNN kernels on (5x faster D updates measured).
+    assert environment["onednn_enabled"] is True
+    assert environment["env"]["TF_ENABLE_ONEDNN_OPTS"] == "1"
     for load in (result["host_load"], train["d_step"]["host_load"]):
         assert 0 <= load["other_cpu_share"] <= 1
         assert load["own_cpu_s"] > 0

@@ -129,6 +129,7 @@ def environment(malloc_applied: bool) -> dict:
     import keras
     import numpy as np
     import tensorflow as tf
+    from tensorflow.python.util import _pywrap_util_port
 
     threading = tf.config.threading
     return {
@@ -137,6 +138,7 @@ def environment(malloc_applied: bool) -> dict:
         "threads": {"intra_op": threading.get_intra_op_parallelism_threads(),
                     "inter_op": threading.get_inter_op_parallelism_threads(),
                     "note": "0 means TensorFlow's default (one per core)"},
+        "onednn_enabled": bool(_pywrap_util_port.IsMklEnabled()),
         "malloc_keep_freed_memory": malloc_applied,
         "env": {k: v for k, v in sorted(os.environ.items())
                 if k.startswith(("MALLOC_", "GLIBC_TUNABLES", "LD_PRELOAD", "TF_", "OMP_",
