@@ -9,6 +9,8 @@ images of each target domain and, on synthetic data, the error against rendered 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 from absl import logging
@@ -25,31 +27,18 @@ CLASSIFIER_FEATURES = "classifier penultimate features"
 
 
 def load_generator(run_dir: str, iteration: int | None = None):
-    """(run, spec, G restored from the checkpoint, its iteration).
-
-    The whole StarGAN is rebuilt, optimizers included, because a checkpoint reaches
-    the Keras 3 networks' variables only through the optimizers that track them: a
-    checkpoint of G and D alone matches nothing and would silently leave G untrained.
-    """
-    from stargan_keras.train_lib import build_model
-
+    """(run, spec, G restored from the checkpoint, its iteration)."""
     run = RunDirectory(run_dir)
-    spec = run.read_spec()
-    model = build_model(run_config(spec), run.layout())
-    restored = Checkpoints(run, generator=model.generator, discriminator=model.discriminator,
-                           g_optimizer=model.g_optimizer,
-                           d_optimizer=model.d_optimizer).restore(iteration, partial=True)
+    generator, _ = run.build_networks()
+    restored = Checkpoints(run, generator=generator).restore(iteration, partial=True)
     if restored == 0:
         raise FileNotFoundError(f"no checkpoint in {run.checkpoints}: has {run_dir} trained?")
-    return run, spec, model.generator, restored
+    return run, run.read_spec(), generator, restored
 
 
-def run_config(spec: dict, overrides: dict | None = None) -> TrainConfig:
-    """The run's TrainConfig (from run.json) with data options replaced by ``overrides``."""
-    fields = {k: v for k, v in spec["config"].items() if k in TrainConfig.__dataclass_fields__}
-    fields["selected_attrs"] = tuple(fields["selected_attrs"])
-    fields.update(overrides or {})
-    config = TrainConfig(**fields)
+def run_config(run: RunDirectory, overrides: dict | None = None) -> TrainConfig:
+    """The run's TrainConfig with data options replaced by ``overrides``."""
+    config = dataclasses.replace(run.config(), **(overrides or {}))
     config.validate()  # names a missing or wrong data path
     return config
 
@@ -79,7 +68,7 @@ def evaluate(run_dir: str, classifier_dir: str, *, overrides: dict | None = None
         raise ValueError(f"--num_images={num_images}: need at least 2 for FID")
     run, spec, generator, restored = load_generator(run_dir, iteration)
     layout = run.layout()
-    config = run_config(spec, overrides)
+    config = run_config(run, overrides)
     sources = make_sources(config)
     parts = held_out_parts(sources, layout, num_images)
     classifier = EvaluationClassifier.load(classifier_dir)

@@ -177,14 +177,27 @@ class Checkpoints:
                                     f"{self.manager.directory}; available: {available or 'none'}")
         return path
 
+    def holds(self, name: str, iteration: int | None = None) -> bool:
+        """Whether the checkpoint saved ``name`` (an import of G alone holds no D)."""
+        path = self.path(iteration)
+        return path is not None and any(variable.split("/", 1)[0] == name
+                                         for variable, _ in tf.train.list_variables(path))
+
     def restore(self, iteration: int | None = None, partial: bool = False) -> int:
-        """Restore a checkpoint; returns its iteration (0 when there is none)."""
+        """Restore a checkpoint; returns its iteration (0 when there is none).
+
+        ``partial``: restore only the objects given (e.g. G and D for translation)
+        from a checkpoint that may hold more; every variable given must be in it.
+        """
         path = self.path(iteration)
         if path is None:
             return 0
         status = self.checkpoint.restore(path)
         if partial:
+            # The checkpoint may hold more (optimizers), but all asked for must be there:
+            # a network left at its random initial weights would fail silently later.
             status.expect_partial()
+            status.assert_existing_objects_matched()
         else:
             status.assert_consumed()
         restored = int(path.rsplit("-", 1)[1])

@@ -234,15 +234,14 @@ class Translator:
         run = RunDirectory(run_dir)
         spec = run.read_spec()
         generator, discriminator = run.build_networks()
-        checkpoints = Checkpoints(run, generator=generator, discriminator=discriminator)
-        path = checkpoints.path(iteration)
-        if path is None:
+        if Checkpoints(run).path(iteration) is None:
             raise FileNotFoundError(f"{run.checkpoints} holds no checkpoint to translate with")
-        checkpoints.restore(iteration, partial=True)
-        has_discriminator = any(name.startswith("discriminator/")
-                                for name, _ in tf.train.list_variables(path))
+        networks = {"generator": generator}
+        if Checkpoints(run).holds("discriminator", iteration):
+            networks["discriminator"] = discriminator
+        Checkpoints(run, **networks).restore(iteration, partial=True)
         return cls(generator, run.layout(), spec["model"]["image_size"], crop_size_for(spec),
-                   discriminator if has_discriminator else None)
+                   networks.get("discriminator"))
 
     @classmethod
     def from_keras_file(cls, path: str) -> Translator:

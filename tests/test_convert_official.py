@@ -41,7 +41,10 @@ def _restore(run_dir):
     """G and D exactly as translate / evaluate / the exporters load them."""
     run = RunDirectory(run_dir)
     g, d = run.build_networks()
-    iteration = Checkpoints(run, generator=g, discriminator=d).restore(partial=True)
+    networks = {"generator": g}
+    if Checkpoints(run).holds("discriminator"):
+        networks["discriminator"] = d
+    iteration = Checkpoints(run, **networks).restore(partial=True)
     return run, g, d, iteration
 
 

@@ -59,3 +59,13 @@ def test_config_comes_back_from_run_json(tmp_path):
     config, _, run = _run(tmp_path, seed=9, selected_attrs=("red", "green", "blue"))
     restored = run.config()
     assert restored == config and restored.selected_attrs == ("red", "green", "blue")
+
+
+def test_partial_restore_refuses_a_checkpoint_without_the_network(tmp_path):
+    config, layout, run = _run(tmp_path)
+    model = build_model(config, layout)
+    Checkpoints(run, generator=model.generator).save(5)
+    generator, discriminator = run.build_networks()
+    assert Checkpoints(run).holds("generator") and not Checkpoints(run).holds("discriminator")
+    with pytest.raises(AssertionError, match="not bound to checkpointed values"):
+        Checkpoints(run, generator=generator, discriminator=discriminator).restore(partial=True)
