@@ -9,10 +9,10 @@ with it: ``python -m stargan_keras.translate --model_file g.keras ...``.
 from __future__ import annotations
 
 import os
-import sys
 
 from absl import app, flags, logging
 
+from stargan_keras.cli_errors import user_errors
 from stargan_keras.portable import portable_generator
 from stargan_keras.translator import Translator
 
@@ -37,13 +37,9 @@ FLAGS = flags.FLAGS
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
+    with user_errors():
         translator = Translator.from_run_dir(FLAGS.run_dir, FLAGS.iteration)
         print(export_keras_file(translator, FLAGS.output))
-    except (ValueError, FileNotFoundError) as error:
-        logging.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
 
 
 def define_flags() -> None:

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 import tensorflow as tf
 from absl import app, flags, logging
 
 from stargan_keras import images as image_utils
+from stargan_keras.cli_errors import user_errors
 from stargan_keras.data.preprocess import center_crop_resize, decode_rgb
 from stargan_keras.labels import LabelLayout
 from stargan_keras.translator import Translator
@@ -166,13 +166,9 @@ FLAGS = flags.FLAGS
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
+    with user_errors():
         translator = Translator.from_run_dir(FLAGS.run_dir, FLAGS.iteration)
         print(export_saved_model(translator, FLAGS.output))
-    except (ValueError, FileNotFoundError) as error:
-        logging.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
 
 
 def define_flags() -> None:

@@ -16,7 +16,6 @@ with ``read_metadata``). Quantization:
 from __future__ import annotations
 
 import json
-import sys
 
 import flatbuffers
 import numpy as np
@@ -25,6 +24,7 @@ from absl import app, flags, logging
 from ai_edge_litert import schema_py_generated as schema
 
 from export.saved_model import export_metadata
+from stargan_keras.cli_errors import user_errors
 from stargan_keras.translator import Translator
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
@@ -149,17 +149,13 @@ FLAGS = flags.FLAGS
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
+    with user_errors():
         translator = Translator.from_run_dir(FLAGS.run_dir, FLAGS.iteration)
         calibration = None
         if FLAGS.quantize == "int8":
             calibration = calibration_data(FLAGS.run_dir, translator, FLAGS.calibration_steps,
                                            FLAGS.batch)
         flatbuffer = convert(translator, FLAGS.quantize, FLAGS.batch, calibration)
-    except (ValueError, FileNotFoundError) as error:
-        logging.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
     with open(FLAGS.output, "wb") as f:
         f.write(flatbuffer)
     logging.info("Wrote %s (%s, %d bytes)", FLAGS.output, FLAGS.quantize, len(flatbuffer))

@@ -10,10 +10,9 @@ only convert checkpoints from sources you trust.
 
 from __future__ import annotations
 
-import sys
+from absl import app, flags
 
-from absl import app, flags, logging
-
+from stargan_keras.cli_errors import user_errors
 from stargan_keras.config import TrainConfig
 
 FLAGS = flags.FLAGS
@@ -47,16 +46,12 @@ def main(argv: list[str]) -> None:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     from stargan_keras.official_weights import convert  # imports TensorFlow: after flags
 
-    try:
+    with user_errors(ImportError):
         path = convert(FLAGS.generator, FLAGS.run_dir, FLAGS.discriminator,
                        image_size=FLAGS.image_size, selected_attrs=FLAGS.selected_attrs,
                        c_dim=FLAGS.c_dim, g_conv_dim=FLAGS.g_conv_dim,
                        d_conv_dim=FLAGS.d_conv_dim, g_repeat_num=FLAGS.g_repeat_num,
                        d_repeat_num=FLAGS.d_repeat_num, iteration=FLAGS.iteration)
-    except (ValueError, FileNotFoundError, ImportError) as error:
-        logging.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
     print(path)
 
 

@@ -6,10 +6,9 @@ report.md, PNG charts and TensorBoard scalars to --output (see ``report``).
 
 from __future__ import annotations
 
-import sys
+from absl import app, flags
 
-from absl import app, flags, logging
-
+from stargan_keras.cli_errors import user_errors
 from stargan_keras.data_flags import data_overrides, define_data_flags
 
 FLAGS = flags.FLAGS
@@ -36,16 +35,12 @@ def main(argv: list[str]) -> None:
     from stargan_keras.evaluate_lib import evaluate  # imports TensorFlow
     from stargan_keras.report import write_report
 
-    try:
+    with user_errors():
         metrics = evaluate(FLAGS.run_dir, FLAGS.classifier, overrides=data_overrides(),
                            num_images=FLAGS.num_images, seed=FLAGS.seed,
                            inception_weights=FLAGS.inception_weights,
                            inception_size=FLAGS.inception_size, iteration=FLAGS.iteration,
                            batch=FLAGS.batch_size)
-    except (ValueError, FileNotFoundError) as error:
-        logging.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
     paths = write_report(metrics, FLAGS.output)
     cls = metrics["classification"]
     print(f"classification error of translations {100 * cls['error']:.2f}% "

@@ -6,11 +6,10 @@ any of them. The work happens in ``train_lib.train``.
 
 from __future__ import annotations
 
-import sys
-
 from absl import app, flags, logging
 
 from stargan_keras.allocator import keep_freed_memory
+from stargan_keras.cli_errors import user_errors
 from stargan_keras.config import DATASETS, PRECISIONS, STRATEGIES, TrainConfig
 
 _DEFAULTS = TrainConfig()
@@ -116,12 +115,8 @@ def main(argv: list[str]) -> None:
         logging.info("malloc: keeping freed memory for the next step (no mmap, no trim)")
     from stargan_keras.train_lib import train  # imports TensorFlow: after flag parsing
 
-    try:
+    with user_errors(RuntimeError, FloatingPointError):
         train(config_from_flags())
-    except (ValueError, FileNotFoundError, RuntimeError, FloatingPointError) as error:
-        logging.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
 
 
 if __name__ == "__main__":

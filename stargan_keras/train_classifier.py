@@ -7,10 +7,9 @@ real held-out images and saves CLS/classifier.keras and CLS/classifier.json; see
 
 from __future__ import annotations
 
-import sys
+from absl import app, flags
 
-from absl import app, flags, logging
-
+from stargan_keras.cli_errors import user_errors
 from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
 from stargan_keras.data_flags import data_overrides, define_data_flags
 
@@ -38,7 +37,7 @@ def main(argv: list[str]) -> None:
     from stargan_keras.classifier_training import train_and_save  # imports TensorFlow
     from stargan_keras.data import make_sources
 
-    try:
+    with user_errors():
         config = TrainConfig(image_size=FLAGS.image_size, celeba_crop_size=FLAGS.celeba_crop_size,
                              rafd_crop_size=FLAGS.rafd_crop_size, seed=FLAGS.seed,
                              **data_overrides())
@@ -50,10 +49,6 @@ def main(argv: list[str]) -> None:
             image_size=config.image_size, num_steps=FLAGS.num_steps,
             batch_size=FLAGS.batch_size, learning_rate=FLAGS.lr,
             num_test_images=FLAGS.num_test_images, seed=FLAGS.seed)
-    except (ValueError, FileNotFoundError) as error:
-        logging.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
     for name, result in classifier.info["real_test_error"].items():
         print(f"{name}: real-test error {100 * result['error']:.2f}% "
               f"on {result['num_images']} images")

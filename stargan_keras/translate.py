@@ -15,6 +15,7 @@ import sys
 from absl import app, flags, logging
 
 from stargan_keras.allocator import keep_freed_memory
+from stargan_keras.cli_errors import user_errors
 
 FLAGS = flags.FLAGS
 
@@ -93,16 +94,12 @@ def main(argv: list[str]) -> None:
         logging.info("malloc: keeping freed memory for the next image (no mmap, no trim)")
     from stargan_keras.translator import Translator  # imports TensorFlow: after flag parsing
 
-    try:
+    with user_errors():
         paths = list_inputs(FLAGS.input)
         translator = (Translator.from_run_dir(FLAGS.run_dir, FLAGS.iteration) if FLAGS.run_dir
                       else Translator.from_keras_file(FLAGS.model_file))
         result = translate_files(translator, paths, FLAGS.output, FLAGS.attrs,
                                  FLAGS.source_attrs, FLAGS.size)
-    except (ValueError, FileNotFoundError) as error:
-        logging.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
     if not result["written"]:
         print(f"error: no readable image in --input={FLAGS.input}", file=sys.stderr)
         sys.exit(1)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import urllib.error
 import urllib.request
 
 import numpy as np
-from absl import app, flags, logging
+from absl import app, flags
 
 from export.serving import rest_json
+from stargan_keras.cli_errors import user_errors
 
 PROTOCOLS = ("rest", "grpc")
 
@@ -133,15 +133,11 @@ FLAGS = flags.FLAGS
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
+    with user_errors(OSError, ServingClientError):
         with open(FLAGS.image, "rb") as f:
             image_bytes = f.read()
         client = make_client(FLAGS.server, FLAGS.model, FLAGS.protocol)
         results = translate_remote(client, image_bytes, FLAGS.attrs, FLAGS.source_attrs)
-    except (ValueError, OSError, ServingClientError) as error:
-        logging.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
     os.makedirs(FLAGS.output, exist_ok=True)
     stem = os.path.splitext(os.path.basename(FLAGS.image))[0]
     for name, png in results:
