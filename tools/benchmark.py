@@ -89,7 +89,9 @@ class HostLoad:
         capacity = delta["wall"] * (os.cpu_count() or 1)
         return {"wall_s": round(delta["wall"], 3), "own_cpu_s": round(delta["own"], 3),
                 "other_cpu_s": round(other, 3),
-                "other_cpu_share": round(other / capacity, 4) if capacity else None,
+                # /proc/stat counts in 10 ms ticks: over short phases the rounding can
+                # exceed the machine's capacity, which no process can really use.
+                "other_cpu_share": round(min(1.0, other / capacity), 4) if capacity else None,
                 "page_faults": int(delta["faults"]),
                 "load_average_1m": round(os.getloadavg()[0], 2)}
 
