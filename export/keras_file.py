@@ -12,6 +12,7 @@ import os
 
 from absl import app, flags, logging
 
+from export.command import define_run_flags, run_translator
 from stargan_keras.cli_errors import user_errors
 from stargan_keras.portable import portable_generator
 from stargan_keras.translator import Translator
@@ -35,19 +36,15 @@ FLAGS = flags.FLAGS
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     with user_errors():
-        translator = Translator.from_run_dir(FLAGS.run_dir, FLAGS.iteration)
+        translator = run_translator(argv)
         print(export_keras_file(translator, FLAGS.output))
 
 
 def define_flags() -> None:
     """Flags of this command, defined only when it runs (tests import the module)."""
-    flags.DEFINE_string("run_dir", None, "Run directory of a trained (or imported) model.",
-                        required=True)
+    define_run_flags()
     flags.DEFINE_string("output", "generator.keras", "The .keras file to write.")
-    flags.DEFINE_integer("iteration", None, "Checkpoint to export (default: the latest).")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import os
 import tensorflow as tf
 from absl import app, flags, logging
 
+from export.command import define_run_flags, run_translator
 from stargan_keras import images as image_utils
 from stargan_keras.cli_errors import user_errors
 from stargan_keras.data.preprocess import center_crop_resize, decode_rgb
@@ -164,20 +165,16 @@ FLAGS = flags.FLAGS
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     with user_errors():
-        translator = Translator.from_run_dir(FLAGS.run_dir, FLAGS.iteration)
+        translator = run_translator(argv)
         print(export_saved_model(translator, FLAGS.output))
 
 
 def define_flags() -> None:
     """Flags of this command, defined only when it runs (tests import the module)."""
-    flags.DEFINE_string("run_dir", None, "Run directory of a trained (or imported) model.",
-                        required=True)
+    define_run_flags()
     flags.DEFINE_string("output", "models/stargan",
                         "Base folder; the export goes to its next numbered version.")
-    flags.DEFINE_integer("iteration", None, "Checkpoint to export (default: the latest).")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import tensorflow as tf
 from absl import app, flags, logging
 from ai_edge_litert import schema_py_generated as schema
 
+from export.command import define_run_flags, run_translator
 from export.saved_model import export_metadata
 from stargan_keras.cli_errors import user_errors
 from stargan_keras.translator import Translator
@@ -147,10 +148,8 @@ FLAGS = flags.FLAGS
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     with user_errors():
-        translator = Translator.from_run_dir(FLAGS.run_dir, FLAGS.iteration)
+        translator = run_translator(argv)
         calibration = None
         if FLAGS.quantize == "int8":
             calibration = calibration_data(FLAGS.run_dir, translator, FLAGS.calibration_steps,
@@ -163,14 +162,12 @@ def main(argv: list[str]) -> None:
 
 def define_flags() -> None:
     """Flags of this command, defined only when it runs (tests import the module)."""
-    flags.DEFINE_string("run_dir", None, "Run directory of a trained (or imported) model.",
-                        required=True)
+    define_run_flags()
     flags.DEFINE_enum("quantize", "none", list(QUANTIZATIONS), "Quantization (see above).")
     flags.DEFINE_string("output", "g.tflite", "The .tflite file to write.")
     flags.DEFINE_integer("batch", 1, "Fixed batch size of the model's inputs.", lower_bound=1)
     flags.DEFINE_integer("calibration_steps", 100,
                          "Batches of training data that calibrate int8 ranges.", lower_bound=1)
-    flags.DEFINE_integer("iteration", None, "Checkpoint to export (default: the latest).")
 
 
 if __name__ == "__main__":

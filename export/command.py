@@ -1,0 +1,21 @@
+"""What the exporters' command lines share: the run and checkpoint to export."""
+
+from __future__ import annotations
+
+from absl import app, flags
+
+from stargan_keras.translator import Translator
+
+
+def define_run_flags() -> None:
+    """--run_dir and --iteration, as every exporter takes them."""
+    flags.DEFINE_string("run_dir", None, "Run directory of a trained (or imported) model.",
+                        required=True)
+    flags.DEFINE_integer("iteration", None, "Checkpoint to export (default: the latest).")
+
+
+def run_translator(argv: list[str]) -> Translator:
+    """The run the flags name, loaded; stray arguments are a usage error."""
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    return Translator.from_run_dir(flags.FLAGS.run_dir, flags.FLAGS.iteration)
