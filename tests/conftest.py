@@ -23,3 +23,18 @@ TINY = dict(image_size=16, g_conv_dim=4, d_conv_dim=4, g_repeat_num=1, d_repeat_
 @pytest.fixture
 def tiny_config(tmp_path) -> TrainConfig:
     return TrainConfig(run_dir=str(tmp_path / "run"), **TINY)
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory) -> str:
+    """A tiny trained synthetic run, shared by the translation and export tests."""
+    from runs import trained_run
+
+    return trained_run(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def translator(run_dir):
+    from stargan_keras import Translator
+
+    return Translator.from_run_dir(run_dir)

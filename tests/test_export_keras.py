@@ -3,16 +3,11 @@
 import keras
 import numpy as np
 import pytest
-from runs import photo, trained_run
+from runs import photo
 
 from export.keras_file import export_keras_file
 from stargan_keras import PortableGenerator, Translator, load_generator
 from stargan_keras.labels import LabelLayout, LabelSet
-
-
-@pytest.fixture(scope="module")
-def translator(tmp_path_factory):
-    return Translator.from_run_dir(trained_run(tmp_path_factory))
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import grpc
 import numpy as np
 import pytest
 import tensorflow as tf
-from runs import photo, trained_run
+from runs import photo
 
 from export.saved_model import METADATA_FILE, export_saved_model, label_names, next_version
 from export.serving.stand_in import ServingError, SessionModel
@@ -20,10 +20,6 @@ from stargan_keras.labels import LabelLayout
 
 WIDTH = 5  # red, green, blue, square, large
 
-
-@pytest.fixture(scope="module")
-def translator(tmp_path_factory):
-    return Translator.from_run_dir(trained_run(tmp_path_factory))
 
 
 @pytest.fixture(scope="module")

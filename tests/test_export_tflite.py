@@ -6,22 +6,10 @@ import sys
 import numpy as np
 import pytest
 from ai_edge_litert import schema_py_generated as schema
-from runs import trained_run
 
 from export import tflite
-from stargan_keras import Translator
 from stargan_keras.data.synthetic import SyntheticShapes
 from stargan_keras.evaluation import psnr
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    return trained_run(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def translator(run_dir):
-    return Translator.from_run_dir(run_dir)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import grpc
 import numpy as np
 import pytest
 import tensorflow as tf
-from runs import photo, trained_run
+from runs import photo
 from tensorflow_serving.apis import (
     get_model_metadata_pb2,
     predict_pb2,
@@ -23,15 +23,9 @@ from tensorflow_serving.apis import (
 from export.saved_model import export_saved_model
 from export.serving.client import ServingClientError, make_client, translate_remote
 from export.serving.stand_in import SessionModel, StandInServer
-from stargan_keras import Translator
 from stargan_keras.data.preprocess import center_crop_resize, decode_rgb
 from stargan_keras.images import to_uint8
 from stargan_keras.translator import given_labels, target_labels
-
-
-@pytest.fixture(scope="module")
-def translator(tmp_path_factory):
-    return Translator.from_run_dir(trained_run(tmp_path_factory))
 
 
 @pytest.fixture(scope="module")

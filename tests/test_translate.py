@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from runs import photo, trained_run, untrained_run
+from runs import photo, untrained_run
 
 from stargan_keras import Translator
 from stargan_keras.data.preprocess import center_crop_resize, crop_window
@@ -27,14 +27,6 @@ CELEBA = LabelSet("celeba", ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "
 RAFD = LabelSet("rafd", ("angry", "happy", "neutral"), multi_label=False)
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    return trained_run(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def translator(run_dir):
-    return Translator.from_run_dir(run_dir)
 
 
 def test_targets_by_name_relative_and_absolute():
