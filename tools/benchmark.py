@@ -10,7 +10,7 @@ Every figure is the median of ``--repeats`` timed runs after ``--warmup`` untime
 ``train.d_step_s`` (one D update, ``StarGAN.d_update``), ``train.g_step_s`` (one G
 update) and ``train.images_per_s`` over whole n_critic cycles (``StarGAN.train_step``,
 as training runs it). Inference: G's latency in Keras at batch 1 and per image at
-``--infer_batch``, compiled (``tf.function``) and eager (as ``Translator`` calls it);
+``--infer_batch``, compiled as ``Translator.translate`` calls it and eager (op by op);
 with ``--saved_model`` / ``--tflite`` the same for those exports. Input:
 ``pipeline.images_per_s`` of the synthetic loader (``tools.bench_input.loader_rate``)
 and of the whole training pipeline. Each phase records the CPU time other processes
@@ -32,6 +32,7 @@ from absl import app, flags, logging
 
 from stargan_keras.allocator import keep_freed_memory
 from stargan_keras.config import PRECISIONS, STRATEGIES, TrainConfig
+from stargan_keras.labels import LabelLayout
 
 # Defines --image_size, --batch_size, --images (and its own flags), shared with this tool.
 from tools import bench_input
@@ -213,11 +214,14 @@ def _latency(call: Callable[[object, object], object], size: int, width: int,
     return result
 
 
-def infer_figures(generator, size: int, width: int) -> dict:
-    """G in Keras (compiled and eager), and the exports given by flags."""
+def infer_figures(generator, layout: LabelLayout, size: int) -> dict:
+    """G in Keras (as ``Translator`` calls it, and eager), and the exports given by flags."""
     import tensorflow as tf
 
-    compiled = tf.function(lambda x, c: generator([x, c], training=False))
+    from stargan_keras.translator import Translator
+
+    compiled = Translator(generator, layout, size, None).translate
+    width = layout.width
     results = {}
     for batch in (1, FLAGS.infer_batch):
         results[f"keras_b{batch}"] = _latency(compiled, size, width, batch)
@@ -279,7 +283,6 @@ def run_benchmark() -> dict:
 
     from stargan_keras.data import make_sources
     from stargan_keras.distribute import make_strategy
-    from stargan_keras.labels import LabelLayout
     from stargan_keras.train_lib import build_model
 
     if FLAGS.intra_op_threads:
@@ -305,7 +308,7 @@ def run_benchmark() -> dict:
     if "train" in FLAGS.sections:
         result["train"] = train_figures(config, strategy, model, sources)
     if "infer" in FLAGS.sections:
-        result["infer"] = infer_figures(model.generator, config.image_size, layout.width)
+        result["infer"] = infer_figures(model.generator, layout, config.image_size)
     if "pipeline" in FLAGS.sections:
         result["pipeline"] = pipeline_figures(config, sources, layout)
     result["host_load"] = whole_run.stop()
