@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_FLAGS = ["--image_size=16", "--batch_size=2", "--g_conv_dim=4", "--d_conv_dim=4",
               "--g_repeat_num=1", "--d_repeat_num=2", "--n_critic=2", "--warmup=1",
               "--repeats=2", "--cycles=2", "--infer_repeats=2", "--infer_batch=3",
-              "--images=32", "--pipeline_repeats=2"]
+              "--images=32", "--pipeline_repeats=2", "--matmul_size=64"]
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,9 @@ def test_benchmark_prints_every_figure(tmp_path, exports):
                   infer["tflite:g.tflite_ms"], result["pipeline"]["images_per_s"],
                   result["pipeline"]["training_batches_images_per_s"]):
         assert value > 0
+    peak = result["peak"]
+    assert peak["matmul_size"] == 64
+    assert peak["matmul_gflops"] == pytest.approx(2 * 64 ** 3 / peak["median_s"] / 1e9)
     # A cycle of n_critic 2 on one label set, batch 2.
     assert train["images_per_cycle"] == 4
     assert train["images_per_s"] == pytest.approx(4 / train["cycle"]["median_s"])

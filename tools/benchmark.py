@@ -13,8 +13,10 @@ as training runs it). Inference: G's latency in Keras at batch 1 and per image a
 ``--infer_batch``, compiled as ``Translator.translate`` calls it and eager (op by op);
 with ``--saved_model`` / ``--tflite`` the same for those exports. Input:
 ``pipeline.images_per_s`` of the synthetic loader (``tools.bench_input.loader_rate``)
-and of the whole training pipeline. Each phase records the CPU time other processes
-used meanwhile (``host_load``): above a few percent the figures are contaminated.
+and of the whole training pipeline. Peak: ``peak.matmul_gflops``, float32 GFLOP/s of one
+``--matmul_size`` square matmul, the yardstick for the model's figures. Each phase
+records the CPU time other processes used meanwhile (``host_load``): above a few percent
+the figures are contaminated.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from stargan_keras.labels import LabelLayout
 from tools import bench_input
 
 FLAGS = flags.FLAGS
-SECTIONS = ("train", "infer", "pipeline")
+SECTIONS = ("train", "infer", "pipeline", "peak")
 flags.DEFINE_integer("g_conv_dim", 64, "G's first-layer channels.")
 flags.DEFINE_integer("d_conv_dim", 64, "D's first-layer channels.")
 flags.DEFINE_integer("g_repeat_num", 6, "Residual blocks in G.")
@@ -52,7 +54,7 @@ flags.DEFINE_bool("keep_freed_memory", True,
                   "Apply the malloc settings train and translate apply (no mmap, no trim).")
 flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow intra-op threads (0: its default).")
 flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow inter-op threads (0: its default).")
-flags.DEFINE_list("sections", list(SECTIONS), "What to measure: train, infer, pipeline.")
+flags.DEFINE_list("sections", list(SECTIONS), "What to measure: train, infer, pipeline, peak.")
 flags.DEFINE_integer("warmup", 2, "Untimed runs before timing each function.", lower_bound=1)
 flags.DEFINE_integer("repeats", 5, "Timed D and G updates.", lower_bound=1)
 flags.DEFINE_integer("cycles", 3, "Timed n_critic cycles.", lower_bound=1)
@@ -62,6 +64,8 @@ flags.DEFINE_integer("infer_batch", 16, "The larger inference batch (batch 1 alw
 flags.DEFINE_string("saved_model", None, "A SavedModel version folder (export.saved_model).")
 flags.DEFINE_multi_string("tflite", [], "A .tflite file (export.tflite); repeatable.")
 flags.DEFINE_integer("pipeline_repeats", 3, "Timed runs of each loader.", lower_bound=1)
+flags.DEFINE_integer("matmul_size", 2048, "Side of the float32 matmul that measures the peak.",
+                     lower_bound=1)
 flags.DEFINE_string("output", None, "Also write the JSON to this file.")
 
 
@@ -272,6 +276,19 @@ def pipeline_figures(config: TrainConfig, sources, layout) -> dict:
             "training_batches": whole}
 
 
+def peak_figures(size: int) -> dict:
+    """float32 GFLOP/s of one large matmul: about the most this CPU and TensorFlow
+    reach, the yardstick for how close the model's convolutions run to it."""
+    import tensorflow as tf
+
+    a = tf.random.uniform((size, size))
+    matmul = tf.function(lambda: tf.linalg.matmul(a, a))
+    result = timed(lambda: matmul().numpy(), FLAGS.warmup, FLAGS.infer_repeats)
+    result["matmul_gflops"] = 2 * size ** 3 / result["median_s"] / 1e9
+    result["matmul_size"] = size
+    return result
+
+
 def run_benchmark() -> dict:
     """Every section asked for by --sections, with the environment."""
     unknown = sorted(set(FLAGS.sections) - set(SECTIONS))
@@ -311,6 +328,8 @@ def run_benchmark() -> dict:
         result["infer"] = infer_figures(model.generator, layout, config.image_size)
     if "pipeline" in FLAGS.sections:
         result["pipeline"] = pipeline_figures(config, sources, layout)
+    if "peak" in FLAGS.sections:
+        result["peak"] = peak_figures(FLAGS.matmul_size)
     result["host_load"] = whole_run.stop()
     result["environment"] = environment(malloc_applied)
     return result
