@@ -83,7 +83,7 @@ class TrainConfig:
                              f"{', '.join(PRECISIONS)}")
         if self.dataset not in DATASETS:
             raise ValueError(f"--dataset={self.dataset!r}: expected one of {', '.join(DATASETS)}")
-        self._validate_data_paths()
+        self.validate_data_paths()
         positive = ("image_size", "g_conv_dim", "d_conv_dim", "batch_size", "num_iters",
                     "n_critic", "log_step", "sample_step", "model_save_step",
                     "keep_checkpoints", "num_sample_images", "num_eval_images")
@@ -121,7 +121,7 @@ class TrainConfig:
         if self.eval_classifier and not self.eval_step:
             raise ValueError("--eval_classifier needs --eval_step > 0 to have an effect")
 
-    def _validate_data_paths(self) -> None:
+    def validate_data_paths(self) -> None:
         """The folders and files the dataset reads must be given and exist."""
         needed = []  # (flag, is a folder)
         if self.dataset in ("celeba", "both"):

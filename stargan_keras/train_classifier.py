@@ -41,8 +41,8 @@ def main(argv: list[str]) -> None:
         config = TrainConfig(image_size=FLAGS.image_size, celeba_crop_size=FLAGS.celeba_crop_size,
                              rafd_crop_size=FLAGS.rafd_crop_size, seed=FLAGS.seed,
                              **data_overrides())
-        # Only the data options matter here (validate() would also check GAN options).
-        config._validate_data_paths()
+        # Only the data options matter here (validate() also checks the GAN options).
+        config.validate_data_paths()
         arch = FLAGS.arch or ("small" if config.dataset in SYNTHETIC_DATASETS else "resnet18")
         classifier = train_and_save(
             make_sources(config), FLAGS.run_dir, dataset=config.dataset, arch=arch,

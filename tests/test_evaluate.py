@@ -168,3 +168,11 @@ def test_command_lines(tiny, tmp_path):
          f"--classifier={tmp_path / 'nothing'}", f"--output={tmp_path / 'report2'}"],
         capture_output=True, text=True, env=env, timeout=300)
     assert failed.returncode == 2 and "classifier.keras not found" in failed.stderr
+    missing = tmp_path / "no_rafd"
+    no_data = subprocess.run(
+        [sys.executable, "-m", "stargan_keras.train_classifier", "--dataset=rafd",
+         f"--rafd_image_dir={missing}", f"--run_dir={tmp_path / 'cls2'}"],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert no_data.returncode == 2
+    assert f"--rafd_image_dir={missing}: no such folder" in no_data.stderr
+    assert not (tmp_path / "cls2").exists()
