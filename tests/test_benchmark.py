@@ -64,6 +64,13 @@ def test_benchmark_prints_every_figure(tmp_path, exports):
     peak = result["peak"]
     assert peak["matmul_size"] == 64
     assert peak["matmul_gflops"] == pytest.approx(2 * 64 ** 3 / peak["median_s"] / 1e9)
+    # Work counted from the traced graphs: a cycle is 2 D updates and 1 G update; a G
+    # update runs G twice forward and back, so it is well above 2 batch-2 inferences.
+    assert train["cycle_gflop"] == pytest.approx(2 * train["d_step_gflop"]
+                                                 + train["g_step_gflop"])
+    assert train["d_step_gflop_per_s"] == pytest.approx(train["d_step_gflop"]
+                                                        / train["d_step_s"])
+    assert train["g_step_gflop"] > 2 * 2 * infer["g_gflop_per_image"] > 0
     # A cycle of n_critic 2 on one label set, batch 2.
     assert train["images_per_cycle"] == 4
     assert train["images_per_s"] == pytest.approx(4 / train["cycle"]["median_s"])
@@ -82,6 +89,16 @@ def test_benchmark_prints_every_figure(tmp_path, exports):
     for load in (result["host_load"], train["d_step"]["host_load"]):
         assert 0 <= load["other_cpu_share"] <= 1
         assert load["own_cpu_s"] > 0
+
+
+def test_float_ops_of_a_convolution_are_its_multiply_adds_times_two():
+    import keras
+
+    import tools.benchmark as benchmark
+
+    conv = keras.layers.Conv2D(5, 3, padding="same", use_bias=False)
+    function = tf.function(conv).get_concrete_function(tf.TensorSpec([2, 6, 6, 4]))
+    assert benchmark.float_ops(function) == 2 * (2 * 6 * 6) * (3 * 3 * 4) * 5
 
 
 def test_timed_reports_the_median_and_host_load():

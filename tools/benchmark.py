@@ -184,7 +184,7 @@ def train_figures(config: TrainConfig, strategy, model, sources) -> dict:
             logs = strategy.run(step, args=(batch,))
             return strategy.reduce(tf.distribute.ReduceOp.MEAN, list(logs.values())[0],
                                    axis=None)
-        return lambda: float(run(batch))
+        return run
 
     d_step = on_replicas(lambda b: model.d_update(*first_slice(b)))
     g_step = on_replicas(lambda b: model.g_update(*first_slice(b)[:3]))
@@ -192,16 +192,36 @@ def train_figures(config: TrainConfig, strategy, model, sources) -> dict:
                   else model.train_step)
     cycle = on_replicas(cycle_step)
     # G first: D is then timed with the heap grown as in training.
-    g = timed(g_step, FLAGS.warmup, FLAGS.repeats)
-    d = timed(d_step, FLAGS.warmup, FLAGS.repeats)
-    cycles = timed(cycle, FLAGS.warmup, FLAGS.cycles)
-    images = config.n_critic * len(sources) * config.batch_size * replicas
+    g = timed(lambda: float(g_step(batch)), FLAGS.warmup, FLAGS.repeats)
+    d = timed(lambda: float(d_step(batch)), FLAGS.warmup, FLAGS.repeats)
+    cycles = timed(lambda: float(cycle(batch)), FLAGS.warmup, FLAGS.cycles)
+    d_updates, g_updates = config.n_critic * len(sources), len(sources)
+    images = d_updates * config.batch_size * replicas
+    d_gflop = float_ops(d_step.get_concrete_function(batch)) / 1e9
+    g_gflop = float_ops(g_step.get_concrete_function(batch)) / 1e9
+    cycle_seconds = d_updates * d["median_s"] + g_updates * g["median_s"]
     return {"d_step_s": d["median_s"], "g_step_s": g["median_s"],
             "images_per_s": images / cycles["median_s"],
             "images_per_cycle": images, "replicas": replicas,
-            "derived_images_per_s": images / (
-                config.n_critic * len(sources) * d["median_s"] + len(sources) * g["median_s"]),
+            "derived_images_per_s": images / cycle_seconds,
+            "d_step_gflop": d_gflop, "g_step_gflop": g_gflop,
+            "cycle_gflop": d_updates * d_gflop + g_updates * g_gflop,
+            "d_step_gflop_per_s": d_gflop / d["median_s"],
+            "g_step_gflop_per_s": g_gflop / g["median_s"],
+            "cycle_gflop_per_s": (d_updates * d_gflop + g_updates * g_gflop)
+            / cycles["median_s"],
             "d_step": d, "g_step": g, "cycle": cycles}
+
+
+def float_ops(function) -> int:
+    """Floating-point operations of one call of a concrete function, as TensorFlow's
+    own cost model counts them (convolutions, their gradients, matmuls; element-wise
+    work mostly not), to set a model's speed against the CPU's peak."""
+    import tensorflow as tf
+
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return tf.compat.v1.profiler.profile(function.graph, options=options).total_float_ops
 
 
 def _latency(call: Callable[[object, object], object], size: int, width: int,
@@ -226,6 +246,8 @@ def infer_figures(generator, layout: LabelLayout, size: int) -> dict:
 
     compiled = Translator(generator, layout, size, None).translate
     width = layout.width
+    one_image = tf.function(lambda x, c: generator([x, c], training=False)).get_concrete_function(
+        tf.TensorSpec([1, size, size, 3]), tf.TensorSpec([1, width]))
     results = {}
     for batch in (1, FLAGS.infer_batch):
         results[f"keras_b{batch}"] = _latency(compiled, size, width, batch)
@@ -241,7 +263,7 @@ def infer_figures(generator, layout: LabelLayout, size: int) -> dict:
     for path in FLAGS.tflite:
         results[f"tflite:{os.path.basename(path)}"] = tflite_latency(path)
     figures = {f"{name}_ms": value["ms_per_image"] for name, value in results.items()}
-    return {**figures, "details": results}
+    return {**figures, "g_gflop_per_image": float_ops(one_image) / 1e9, "details": results}
 
 
 def tflite_latency(path: str) -> dict:
