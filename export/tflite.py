@@ -16,6 +16,7 @@ with ``read_metadata``). Quantization:
 from __future__ import annotations
 
 import json
+import os
 
 import flatbuffers
 import numpy as np
@@ -130,10 +131,11 @@ def read_metadata(flatbuffer: bytes, name: str = METADATA_NAME) -> dict:
 
 
 def interpreter(flatbuffer: bytes):
-    """A LiteRT interpreter with tensors allocated, for tests and benchmarks."""
+    """A LiteRT interpreter with tensors allocated, for tests and benchmarks, on every
+    core (G at 128 px on this 2-core CPU: 440 ms with LiteRT's default threads, 290 ms)."""
     from ai_edge_litert.interpreter import Interpreter
 
-    model = Interpreter(model_content=flatbuffer)
+    model = Interpreter(model_content=flatbuffer, num_threads=os.cpu_count())
     model.allocate_tensors()
     return model
 
