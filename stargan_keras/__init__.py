@@ -5,6 +5,8 @@ import os
 # oneDNN kernels: TensorFlow enables them by default only on CPUs with AVX-512 VNNI/BF16
 # or AMX; on an AVX2 CPU (AMD EPYC, measured) they make a D update 5x faster. Takes
 # effect when this package is imported before TensorFlow; an explicit setting wins.
+# Batch-1 inference is the exception (2.1-2.7x slower with oneDNN, README: Performance):
+# single-image serving processes should set TF_ENABLE_ONEDNN_OPTS=0 themselves.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from stargan_keras.models import Discriminator, Generator
