@@ -21,19 +21,16 @@ from stargan_keras.data import make_sources
 from stargan_keras.distribution_metrics import frechet_distance, kernel_inception_distance
 from stargan_keras.evaluation import Column, HeldOut, held_out_parts, sweep, truth_summary
 from stargan_keras.labels import LabelLayout
-from stargan_keras.run_dir import Checkpoints, RunDirectory
+from stargan_keras.run_dir import RunDirectory, restore_networks
 
 CLASSIFIER_FEATURES = "classifier penultimate features"
 
 
-def load_generator(run_dir: str, iteration: int | None = None):
-    """(run, spec, G restored from the checkpoint, its iteration)."""
+def load_networks(run_dir: str, iteration: int | None = None):
+    """(run, spec, G, D or None for a checkpoint of G alone, the checkpoint's iteration)."""
     run = RunDirectory(run_dir)
-    generator, _ = run.build_networks()
-    restored = Checkpoints(run, generator=generator).restore(iteration, partial=True)
-    if restored == 0:
-        raise FileNotFoundError(f"no checkpoint in {run.checkpoints}: has {run_dir} trained?")
-    return run, run.read_spec(), generator, restored
+    generator, discriminator, restored = restore_networks(run, iteration)
+    return run, run.read_spec(), generator, discriminator, restored
 
 
 def run_config(run: RunDirectory, overrides: dict | None = None) -> TrainConfig:
@@ -66,7 +63,7 @@ def evaluate(run_dir: str, classifier_dir: str, *, overrides: dict | None = None
     """
     if num_images < 2:
         raise ValueError(f"--num_images={num_images}: need at least 2 for FID")
-    run, spec, generator, restored = load_generator(run_dir, iteration)
+    run, spec, generator, discriminator, restored = load_networks(run_dir, iteration)
     layout = run.layout()
     config = run_config(run, overrides)
     sources = make_sources(config)
@@ -88,8 +85,8 @@ def evaluate(run_dir: str, classifier_dir: str, *, overrides: dict | None = None
     logging.info("Evaluating %s at iteration %d on %d image(s) per dataset", run_dir, restored,
                  num_images)
     columns = sweep(generator, layout, parts, classifier=classifier, features=features,
-                    truth_sources=sources if full_synthetic else None, batch=batch,
-                    progress=progress)
+                    truth_sources=sources if full_synthetic else None, critic=discriminator,
+                    batch=batch, progress=progress)
     floor = {layout.label_sets[p.set_index].name: real_error(
         classifier, layout.label_sets[p.set_index], p.images, _set_labels(layout, p))
         for p in parts}
@@ -138,12 +135,17 @@ def classification_summary(columns: dict[str, Column], floor: dict) -> dict:
         kept = column.values("kept") if "kept" in column.scores else None
         if kept is not None and not np.all(np.isnan(kept)):
             entry["kept_rate"] = float(np.nanmean(kept))
+        if "critic_target_correct" in column.scores:
+            entry["critic_target_accuracy"] = float(
+                column.values("critic_target_correct").mean())
         per_target[key] = entry
     return {
         "error": _mean(e["error"] for e in per_target.values()),
         "accuracy": _mean(e["accuracy"] for e in per_target.values()),
         "target_accuracy": _mean(e["target_accuracy"] for e in per_target.values()),
         "kept_rate": _mean(e.get("kept_rate") for e in per_target.values()),
+        "critic_target_accuracy": _mean(e.get("critic_target_accuracy")
+                                        for e in per_target.values()),
         "floor": _mean(f["error"] for f in floor.values()),
         "real_error": floor,
         "per_target": per_target,

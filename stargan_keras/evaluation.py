@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from stargan_keras.classifier import translation_scores
+from stargan_keras.classifier import predict_labels, translation_scores
 from stargan_keras.image_metrics import l1_error, psnr, ssim
 from stargan_keras.labels import LabelLayout, grid_targets
 
@@ -52,7 +52,8 @@ class Column:
     against G(G(x, c), c_org)); with a classifier ``correct``, ``target_correct``
     and, for multi-label targets, ``kept`` (see ``classifier.translation_scores``); with
     a feature extractor ``features`` [N, F] and ``target_value`` (the changed label's
-    target, 0 or 1); with rendered truth ``truth_l1``, ``truth_psnr`` and ``truth_ssim``.
+    target, 0 or 1); with rendered truth ``truth_l1``, ``truth_psnr`` and ``truth_ssim``;
+    with a critic (D) ``critic_target_correct``.
     """
 
     source_set: int
@@ -86,8 +87,9 @@ def column_key(layout: LabelLayout, source_set: int, label: str) -> str:
 
 
 def sweep(generator, layout: LabelLayout, held_out: list[HeldOut], *, classifier=None,
-          features=None, truth_sources: list | None = None, reconstruction: bool = True,
-          batch: int = 64, progress: bool = False) -> dict[str, Column]:
+          features=None, truth_sources: list | None = None, critic=None,
+          reconstruction: bool = True, batch: int = 64,
+          progress: bool = False) -> dict[str, Column]:
     """Score every held-out image translated to every column of the official test grid.
 
     Args:
@@ -99,6 +101,9 @@ def sweep(generator, layout: LabelLayout, held_out: list[HeldOut], *, classifier
         features: images -> features [N, F] for FID/KID; None to skip.
         truth_sources: the synthetic sources of every set in the layout, to render the
             true translation of each held-out scene; None to skip.
+        critic: the run's D, to score how often its own classifier (the one G is
+            trained to satisfy) reads the changed label as asked; far above the
+            evaluation classifier's figure, G fools D instead of translating.
         reconstruction: also score G(G(x, c), c_org) against x (one more G call).
         batch: images per generator call.
         progress: show a progress bar.
@@ -135,6 +140,11 @@ def sweep(generator, layout: LabelLayout, held_out: list[HeldOut], *, classifier
                     for name, values in translation_scores(predicted, set_targets, label_set,
                                                            label).items():
                         column.add(name, values)
+                if critic is not None:
+                    logits = critic(fakes, training=False)[1][:, set_start:set_end]
+                    i = label_set.index(label)
+                    read = predict_labels(logits, label_set.multi_label)[:, i]
+                    column.add("critic_target_correct", read == set_targets[:, i])
                 if features is not None:
                     column.add("features", features(fakes))
                     column.add("target_value", set_targets[:, label_set.index(label)])

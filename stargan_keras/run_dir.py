@@ -213,3 +213,22 @@ class Checkpoints:
         with tempfile.TemporaryDirectory() as scratch:
             self.checkpoint.write(os.path.join(scratch, "ckpt"))
         return None
+
+
+def restore_networks(run: RunDirectory, iteration: int | None = None
+                     ) -> tuple[Generator, Discriminator | None, int]:
+    """G and D of a run restored from its latest (or given) checkpoint, and its iteration.
+
+    A checkpoint of G alone (an import without the official D) gives D as None, rather
+    than an untrained D that would invent labels.
+    """
+    generator, discriminator = run.build_networks()
+    checkpoints = Checkpoints(run)
+    if checkpoints.path(iteration) is None:
+        raise FileNotFoundError(f"{run.checkpoints} holds no checkpoint: has {run.path} "
+                                "trained?")
+    networks = {"generator": generator}
+    if checkpoints.holds("discriminator", iteration):
+        networks["discriminator"] = discriminator
+    restored = Checkpoints(run, **networks).restore(iteration, partial=True)
+    return generator, networks.get("discriminator"), restored

@@ -21,7 +21,7 @@ import tensorflow as tf
 from stargan_keras import images as image_utils
 from stargan_keras.data.preprocess import center_crop_resize, crop_window, decode_rgb
 from stargan_keras.labels import LabelLayout, LabelSet, change_one, grid_targets
-from stargan_keras.run_dir import Checkpoints, RunDirectory
+from stargan_keras.run_dir import RunDirectory, restore_networks
 
 SIZES = ("model", "original")
 
@@ -241,15 +241,9 @@ class Translator:
         """
         run = RunDirectory(run_dir)
         spec = run.read_spec()
-        generator, discriminator = run.build_networks()
-        if Checkpoints(run).path(iteration) is None:
-            raise FileNotFoundError(f"{run.checkpoints} holds no checkpoint to translate with")
-        networks = {"generator": generator}
-        if Checkpoints(run).holds("discriminator", iteration):
-            networks["discriminator"] = discriminator
-        Checkpoints(run, **networks).restore(iteration, partial=True)
+        generator, discriminator, _ = restore_networks(run, iteration)
         return cls(generator, run.layout(), spec["model"]["image_size"], crop_size_for(spec),
-                   networks.get("discriminator"))
+                   discriminator)
 
     @classmethod
     def from_keras_file(cls, path: str) -> Translator:

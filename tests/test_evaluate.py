@@ -15,7 +15,7 @@ from PIL import Image
 from stargan_keras.classifier_training import train_and_save
 from stargan_keras.config import TrainConfig
 from stargan_keras.data import make_sources
-from stargan_keras.evaluate_lib import evaluate, load_generator
+from stargan_keras.evaluate_lib import evaluate, load_networks
 from stargan_keras.report import METRICS_FILE, REPORT_FILE, TENSORBOARD_DIR, write_report
 from stargan_keras.train_lib import train
 
@@ -38,14 +38,16 @@ def tiny(tmp_path_factory):
     return _train(tmp_path_factory.mktemp("evaluate"), "synthetic")
 
 
-def test_loaded_generator_is_the_trained_one(tiny):
+def test_loaded_networks_are_the_trained_ones(tiny):
     run_dir, _, model = tiny
-    _, _, generator, iteration = load_generator(run_dir)
+    _, _, generator, discriminator, iteration = load_networks(run_dir)
     assert iteration == 10
     images = tf.random.stateless_uniform((2, 16, 16, 3), seed=(1, 2), minval=-1, maxval=1)
     labels = tf.constant([[1, 0, 0, 1, 0], [0, 0, 1, 0, 1]], tf.float32)
     np.testing.assert_array_equal(generator([images, labels], training=False),
                                   model.generator([images, labels], training=False))
+    np.testing.assert_array_equal(discriminator(images, training=False)[1],
+                                  model.discriminator(images, training=False)[1])
 
 
 def test_report_files_and_their_schema(tiny, tmp_path):
@@ -63,8 +65,9 @@ def test_report_files_and_their_schema(tiny, tmp_path):
     targets = [f"synthetic->{n}" for n in ("red", "green", "blue", "square", "large")]
     cls = saved["classification"]
     assert list(cls["per_target"]) == targets
-    assert set(cls["per_target"]["synthetic->red"]) == {"error", "accuracy",
-                                                        "target_accuracy", "kept_rate"}
+    assert set(cls["per_target"]["synthetic->red"]) == {"error", "accuracy", "target_accuracy",
+                                                        "kept_rate", "critic_target_accuracy"}
+    assert 0 <= cls["critic_target_accuracy"] <= 1
     assert cls["error"] == pytest.approx(np.mean([e["error"]
                                                   for e in cls["per_target"].values()]))
     assert 0 <= cls["floor"] <= 1 and set(cls["real_error"]) == {"synthetic"}
@@ -93,7 +96,7 @@ def test_report_files_and_their_schema(tiny, tmp_path):
             tags |= {(v.tag, event.step) for v in event.summary.value}
     assert {("eval/classification_error", 10), ("eval/classifier_real_error", 10),
             ("eval/reconstruction_l1", 10), ("eval/fid", 10),
-            ("eval/ground_truth_ssim", 10)} <= tags
+            ("eval/ground_truth_ssim", 10), ("eval/critic_target_accuracy", 10)} <= tags
 
 
 def test_evaluation_is_deterministic(tiny):

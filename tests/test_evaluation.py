@@ -37,7 +37,10 @@ def test_identity_generator_reconstructs_exactly():
 @pytest.mark.parametrize("right", [True, False])
 def test_classification_of_translations_by_an_oracle(dataset, right):
     sources, layout, parts = _setup(dataset)
-    columns = sweep(code_generator, layout, parts, classifier=code_classifier(layout, right))
+    # D reads the code the other way from the classifier: G fools one judge, not both.
+    fooled = code_classifier(layout, not right).model
+    columns = sweep(code_generator, layout, parts, classifier=code_classifier(layout, right),
+                    critic=lambda images, training=False: (None, fooled(images)))
     floor = {"synthetic": {"error": 0.25}}
     summary = classification_summary(columns, floor)
     expected = 0.0 if right else 1.0
@@ -46,6 +49,8 @@ def test_classification_of_translations_by_an_oracle(dataset, right):
     # Multi-label columns judge the unchanged labels too (an oracle keeps or loses all).
     assert summary["kept_rate"] == 1.0 - expected
     assert summary["floor"] == 0.25
+    assert summary["critic_target_accuracy"] == expected
+    assert all(e["critic_target_accuracy"] == expected for e in summary["per_target"].values())
     assert all(e["error"] == expected for e in summary["per_target"].values())
     if dataset == "synthetic_both":  # single-label targets have no other labels to keep
         assert "kept_rate" not in summary["per_target"]["synthetic->cross"]
