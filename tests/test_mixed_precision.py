@@ -66,6 +66,9 @@ def test_instance_norm_statistics_are_float32_under_bfloat16():
 
 @pytest.mark.parametrize("precision", ["bfloat16", "float16"])
 def test_a_few_iterations_stay_finite_and_close_to_float32(precision):
+    # Fixed initial weights: unseeded, a rare draw put bfloat16's penalty 0.03-0.06 off
+    # float32's when this test ran alone (in the suite an earlier train() seeds Keras).
+    keras.utils.set_random_seed(0)
     config, sources, layout = _setup()
     batches = iter(training_batches(sources, layout, 4, 2, seed=1))
     cycles = [next(batches) for _ in range(3)]
