@@ -48,13 +48,21 @@ def build_model(config: TrainConfig, layout: LabelLayout) -> StarGAN:
     g_schedule = LinearDecay(config.g_lr, config.num_iters, config.num_iters_decay,
                              updates_per_iter=sets, stride=config.n_critic,
                              offset=config.n_critic - 1)
-    model.compile(
-        g_optimizer=scaled_optimizer(keras.optimizers.Adam(g_schedule, config.beta1,
-                                                           config.beta2), config.mixed_precision),
-        d_optimizer=scaled_optimizer(keras.optimizers.Adam(d_schedule, config.beta1,
-                                                           config.beta2), config.mixed_precision))
+
+    def adam(schedule):
+        return scaled_optimizer(keras.optimizers.Adam(schedule, config.beta1, config.beta2),
+                                config.mixed_precision)
+
+    model.compile(g_optimizer=adam(g_schedule), d_optimizer=adam(d_schedule))
     model.build_all(config.image_size)
     return model
+
+
+def replica_step(model: StarGAN, config: TrainConfig):
+    """What each replica runs per cycle: ``model.train_step``, XLA-compiled with
+    ``--jit_compile`` (the cross-replica reduction stays outside it)."""
+    return tf.function(model.train_step, jit_compile=True) if config.jit_compile else (
+        model.train_step)
 
 
 def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -> StarGAN:
@@ -99,9 +107,7 @@ def _train_loop(config: TrainConfig, strategy: tf.distribute.Strategy, model: St
     iterator = iter(distribute(strategy, lambda: training_batches(
         sources, layout, config.batch_size, config.n_critic, replicas, iteration, config.seed)))
 
-    # XLA compiles each replica's step (the cross-replica reduction stays outside it).
-    step = tf.function(model.train_step, jit_compile=True) if config.jit_compile else (
-        model.train_step)
+    step = replica_step(model, config)
 
     @tf.function
     def train_cycle(iterator):

@@ -170,6 +170,7 @@ def train_figures(config: TrainConfig, strategy, model, sources) -> dict:
 
     from stargan_keras.data.pipeline import training_batches
     from stargan_keras.distribute import distribute
+    from stargan_keras.train_lib import replica_step
 
     replicas = strategy.num_replicas_in_sync
     batch = next(iter(distribute(strategy, lambda: training_batches(
@@ -188,9 +189,7 @@ def train_figures(config: TrainConfig, strategy, model, sources) -> dict:
 
     d_step = on_replicas(lambda b: model.d_update(*first_slice(b)))
     g_step = on_replicas(lambda b: model.g_update(*first_slice(b)[:3]))
-    cycle_step = (tf.function(model.train_step, jit_compile=True) if config.jit_compile
-                  else model.train_step)
-    cycle = on_replicas(cycle_step)
+    cycle = on_replicas(replica_step(model, config))
     # G first: D is then timed with the heap grown as in training.
     g = timed(lambda: float(g_step(batch)), FLAGS.warmup, FLAGS.repeats)
     d = timed(lambda: float(d_step(batch)), FLAGS.warmup, FLAGS.repeats)
