@@ -3,8 +3,11 @@
 Translates your own photos with a trained run (or a portable .keras file of G). For
 each photo it writes ``<name>_<target>.png`` per target and, for all photos together,
 ``grid.png`` (rows: photos; columns: the prepared input, then each target). Without
-``--attrs`` the targets are the official test grid. See ``stargan_keras.translator``
+``--attrs`` the targets are the official test grid. See ``stargan_keras.inference.translator``
 for the target syntax.
+
+With ``--align_faces`` each face found in a photo is framed as the training images were,
+translated and pasted back (docs/photos.md); the grid then has a row per face.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ import sys
 
 from absl import app, flags, logging
 
-from stargan_keras.allocator import keep_freed_memory
-from stargan_keras.cli_errors import user_errors
+from stargan_keras.cli import user_errors
+from stargan_keras.runtime import keep_freed_memory
 
 FLAGS = flags.FLAGS
 
@@ -41,48 +44,66 @@ def output_stems(paths: list[str]) -> list[str]:
 
 
 def translate_files(translator, paths: list[str], output: str, attrs: list[str],
-                    source_attrs: str | None = None, size: str = "model") -> dict:
-    """Translate ``paths`` into ``output``; returns {"written": [...], "skipped": [...]}.
+                    source_attrs: str | None = None, size: str | None = None,
+                    align_faces: bool = False, no_face: str = "center") -> dict:
+    """Translate ``paths`` into ``output``; returns {"written": [...], "skipped": [...],
+    "no_face": [...]}.
 
     Files that are not readable images are logged by name and skipped; a bad target or
-    label name stops everything before any file is written.
+    label name stops everything before any file is written. With ``align_faces``, photos
+    without a face are logged by name and translated by their centre crop, or skipped
+    (``no_face="skip"``); either way they are listed under "no_face".
     """
     import keras
     import tensorflow as tf
 
-    from stargan_keras import images as image_utils
-    from stargan_keras.translator import read_image
+    from stargan_keras import image_grid as image_utils
+    from stargan_keras.inference.translator import NoFaceError, read_image
 
+    size = size or ("original" if align_faces else "model")
     os.makedirs(output, exist_ok=True)
-    written, skipped, grid_rows = [], [], []
+    written, skipped, without_face, grid_rows = [], [], [], []
     progbar = keras.utils.Progbar(len(paths), unit_name="image",
                                   verbose=1 if sys.stdout.isatty() else 2)
     for done, (path, stem) in enumerate(zip(paths, output_stems(paths)), start=1):
+        progbar.update(done - 1)
         try:
             pixels = read_image(path)
         except (ValueError, OSError) as error:
             logging.warning("Skipping %s: %s", path, error)
             skipped.append(path)
-            progbar.update(done)
             continue
-        prepared, fakes = translator.translations(pixels, attrs, source_attrs)
-        for name, fake in fakes:
+        faces = []
+        if align_faces:
+            try:
+                faces = translator.find_faces(pixels, path, no_face)
+            except NoFaceError as error:
+                logging.warning("Skipping %s (--no_face=skip)", error)
+                without_face.append(path)
+                continue
+            if not faces:
+                without_face.append(path)
+        rows, outputs = translator.photo_outputs(pixels, faces, attrs, source_attrs, size)
+        for name, image in outputs:
             target = os.path.join(output, f"{stem}_{name}.png")
-            image_utils.write_png(translator.render(pixels, fake, size), target)
+            image_utils.write_png(image, target)
             written.append(target)
-        if len(grid_rows) < MAX_GRID_ROWS:
-            grid_rows.append([prepared] + [fake for _, fake in fakes])
-        progbar.update(done)
+        grid_rows.extend(rows[:MAX_GRID_ROWS - len(grid_rows)])
+    progbar.update(len(paths))
     if grid_rows:
-        if len(paths) > MAX_GRID_ROWS:
-            logging.info("grid.png shows the first %d images", MAX_GRID_ROWS)
+        if len(grid_rows) == MAX_GRID_ROWS:
+            logging.info("grid.png shows the first %d rows", MAX_GRID_ROWS)
         columns = [tf.stack(column) for column in zip(*grid_rows)]
         grid_path = os.path.join(output, "grid.png")
         image_utils.write_png(image_utils.to_uint8(image_utils.grid(columns)), grid_path)
         written.append(grid_path)
     logging.info("Wrote %d file(s) to %s; skipped %d unreadable file(s)%s", len(written),
                  output, len(skipped), f": {', '.join(skipped)}" if skipped else "")
-    return {"written": written, "skipped": skipped}
+    if without_face:
+        logging.info("No face found in %d photo(s)%s: %s", len(without_face),
+                     " (skipped)" if no_face == "skip" else " (centre crop translated)",
+                     ", ".join(without_face))
+    return {"written": written, "skipped": skipped, "no_face": without_face}
 
 
 def main(argv: list[str]) -> None:
@@ -92,16 +113,21 @@ def main(argv: list[str]) -> None:
         raise app.UsageError("give exactly one of --run_dir and --model_file")
     if keep_freed_memory():  # before the big allocations start
         logging.info("malloc: keeping freed memory for the next image (no mmap, no trim)")
-    from stargan_keras.translator import Translator  # imports TensorFlow: after flag parsing
+    from stargan_keras.inference.translator import (
+        Translator,  # imports TensorFlow: after flag parsing
+    )
 
     with user_errors():
         paths = list_inputs(FLAGS.input)
         translator = (Translator.from_run_dir(FLAGS.run_dir, FLAGS.iteration) if FLAGS.run_dir
                       else Translator.from_keras_file(FLAGS.model_file))
         result = translate_files(translator, paths, FLAGS.output, FLAGS.attrs,
-                                 FLAGS.source_attrs, FLAGS.size)
+                                 FLAGS.source_attrs, FLAGS.size, FLAGS.align_faces,
+                                 FLAGS.no_face)
     if not result["written"]:
-        print(f"error: no readable image in --input={FLAGS.input}", file=sys.stderr)
+        reason = ("no readable image with a face" if FLAGS.align_faces and FLAGS.no_face == "skip"
+                  else "no readable image")
+        print(f"error: {reason} in --input={FLAGS.input}", file=sys.stderr)
         sys.exit(1)
 
 
@@ -118,9 +144,15 @@ def define_flags() -> None:
                               "repeat for several outputs (default: the official test grid).")
     flags.DEFINE_string("source_attrs", None, "Labels of the photos (names that are on), instead "
                         "of D's predictions, e.g. Black_Hair,Young.")
-    flags.DEFINE_enum("size", "model", ["model", "original"],
+    flags.DEFINE_enum("size", None, ["model", "original"],
                       "Write outputs at the model's size, or pasted back into the photo at "
-                      "its own size.")
+                      "its own size (default: original with --align_faces, else model).")
+    flags.DEFINE_bool("align_faces", False, "Find the faces in each photo, frame each as the "
+                      "training images were, translate it and paste it back (needs the "
+                      "'faces' extra; docs/photos.md).")
+    flags.DEFINE_enum("no_face", "center", ["center", "skip"],
+                      "With --align_faces, a photo without a face is translated by its centre "
+                      "crop, or skipped.")
 
 
 if __name__ == "__main__":
