@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from absl import app, flags
 
-from stargan_keras.translator import Translator
+from stargan_keras.inference.translator import Translator
 
 
 def define_run_flags() -> None:

@@ -13,9 +13,9 @@ import os
 from absl import app, flags, logging
 
 from export.command import define_run_flags, run_translator
-from stargan_keras.cli_errors import user_errors
-from stargan_keras.portable import portable_generator
-from stargan_keras.translator import Translator
+from stargan_keras.cli import user_errors
+from stargan_keras.inference.portable import portable_generator
+from stargan_keras.inference.translator import Translator
 
 
 def export_keras_file(translator: Translator, path: str) -> str:

@@ -26,11 +26,11 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from export.command import define_run_flags, run_translator
-from stargan_keras import images as image_utils
-from stargan_keras.cli_errors import user_errors
+from stargan_keras import image_grid as image_utils
+from stargan_keras.cli import user_errors
 from stargan_keras.data.preprocess import center_crop_resize, decode_rgb
+from stargan_keras.inference.translator import Translator
 from stargan_keras.labels import LabelLayout
-from stargan_keras.translator import Translator
 
 METADATA_FILE = os.path.join("assets.extra", "stargan.json")
 SIGNATURES = ("serving_default", "translate_bytes", "metadata")

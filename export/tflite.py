@@ -26,8 +26,8 @@ from ai_edge_litert import schema_py_generated as schema
 
 from export.command import define_run_flags, run_translator
 from export.saved_model import export_metadata
-from stargan_keras.cli_errors import user_errors
-from stargan_keras.translator import Translator
+from stargan_keras.cli import user_errors
+from stargan_keras.inference.translator import Translator
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 METADATA_NAME = "stargan"

@@ -9,8 +9,12 @@ import os
 # single-image serving processes should set TF_ENABLE_ONEDNN_OPTS=0 themselves.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
+from stargan_keras.config import TrainConfig
+from stargan_keras.inference.portable import PortableGenerator, load_generator
+from stargan_keras.inference.translator import Translator
+from stargan_keras.labels import LabelLayout, LabelSet
 from stargan_keras.models import Discriminator, Generator
-from stargan_keras.portable import PortableGenerator, load_generator
-from stargan_keras.translator import Translator
+from stargan_keras.training.engine import StarGAN
 
-__all__ = ["Discriminator", "Generator", "PortableGenerator", "Translator", "load_generator"]
+__all__ = ["Discriminator", "Generator", "LabelLayout", "LabelSet", "PortableGenerator",
+           "StarGAN", "TrainConfig", "Translator", "load_generator"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from absl import app, flags
 
-from stargan_keras.cli_errors import user_errors
+from stargan_keras.cli import user_errors
 from stargan_keras.config import TrainConfig
 
 FLAGS = flags.FLAGS
@@ -44,7 +44,7 @@ flags.mark_flags_as_required(["generator", "run_dir"])
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    from stargan_keras.official_weights import convert  # imports TensorFlow: after flags
+    from stargan_keras.official.weights import convert  # imports TensorFlow: after flags
 
     with user_errors(ImportError):
         path = convert(FLAGS.generator, FLAGS.run_dir, FLAGS.discriminator,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from absl import app, flags
 
-from stargan_keras.cli_errors import user_errors
+from stargan_keras.cli import user_errors
 from stargan_keras.data_flags import data_overrides, define_data_flags
 
 FLAGS = flags.FLAGS
@@ -32,8 +32,8 @@ flags.DEFINE_integer("batch_size", 64, "Images per generator call.")
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    from stargan_keras.evaluate_lib import evaluate  # imports TensorFlow
-    from stargan_keras.report import write_report
+    from stargan_keras.evaluation.evaluate_run import evaluate  # imports TensorFlow
+    from stargan_keras.evaluation.report import write_report
 
     with user_errors():
         metrics = evaluate(FLAGS.run_dir, FLAGS.classifier, overrides=data_overrides(),

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from stargan_keras import losses
-
 # CelebA's hair colours are mutually exclusive: choosing one clears the others.
 CELEBA_HAIR_COLOURS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair")
 
@@ -108,15 +106,9 @@ class LabelLayout:
             return None
         return labels[:, self.logits_dim + set_index]
 
-    def classification_loss(self, logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-        """Sum over label sets of each set's loss on its own slice, for its own examples."""
-        total = tf.constant(0.0, logits.dtype)
-        for i, label_set in enumerate(self.label_sets):
-            start, end = self.span(i)
-            loss_fn = (losses.multi_label_classification if label_set.multi_label
-                       else losses.single_label_classification)
-            total += loss_fn(logits[:, start:end], labels[:, start:end], self.mask(labels, i))
-        return total
+    def describe(self) -> str:
+        """The label sets and their names, for messages: "set: a, b; other: c"."""
+        return "; ".join(f"{s.name}: {', '.join(s.names)}" for s in self.label_sets)
 
     def to_json(self) -> list[dict]:
         return [s.to_json() for s in self.label_sets]

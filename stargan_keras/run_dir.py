@@ -37,10 +37,8 @@ def spec_mismatches(saved: dict, wanted: dict) -> list[str]:
     saved_layout = LabelLayout.from_json(saved["labels"])
     wanted_layout = LabelLayout.from_json(wanted["labels"])
     if saved_layout != wanted_layout:
-        def describe(layout):
-            return " | ".join(f"{s.name}: {', '.join(s.names)}" for s in layout.label_sets)
-        problems.append(f"labels: run has [{describe(saved_layout)}], "
-                        f"flags give [{describe(wanted_layout)}]")
+        problems.append(f"labels: run has [{saved_layout.describe()}], "
+                        f"flags give [{wanted_layout.describe()}]")
     return problems
 
 

@@ -1,16 +1,16 @@
 """``python -m stargan_keras.train --flagfile=configs/synthetic.cfg``: flags in, train() out.
 
 Every official StarGAN option keeps its official name and default; a flagfile may set
-any of them. The work happens in ``train_lib.train``.
+any of them. The work happens in ``training.loop.train``.
 """
 
 from __future__ import annotations
 
 from absl import app, flags, logging
 
-from stargan_keras.allocator import keep_freed_memory
-from stargan_keras.cli_errors import user_errors
+from stargan_keras.cli import user_errors
 from stargan_keras.config import DATASETS, PRECISIONS, STRATEGIES, TrainConfig
+from stargan_keras.runtime import keep_freed_memory
 
 _DEFAULTS = TrainConfig()
 FLAGS = flags.FLAGS
@@ -113,7 +113,7 @@ def main(argv: list[str]) -> None:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if keep_freed_memory():  # before the big allocations start
         logging.info("malloc: keeping freed memory for the next step (no mmap, no trim)")
-    from stargan_keras.train_lib import train  # imports TensorFlow: after flag parsing
+    from stargan_keras.training.loop import train  # imports TensorFlow: after flag parsing
 
     with user_errors(RuntimeError, FloatingPointError):
         train(config_from_flags())

@@ -2,14 +2,14 @@
 
 Trains the evaluation classifier on real training images only, records its error on
 real held-out images and saves CLS/classifier.keras and CLS/classifier.json; see
-``stargan_keras.classifier``. ``stargan_keras.evaluate --classifier=CLS`` uses it.
+``stargan_keras.evaluation.classifier``. ``stargan_keras.evaluate --classifier=CLS`` uses it.
 """
 
 from __future__ import annotations
 
 from absl import app, flags
 
-from stargan_keras.cli_errors import user_errors
+from stargan_keras.cli import user_errors
 from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
 from stargan_keras.data_flags import data_overrides, define_data_flags
 
@@ -34,8 +34,8 @@ flags.DEFINE_integer("seed", 0, "Seed of the data and of the initial weights.")
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    from stargan_keras.classifier_training import train_and_save  # imports TensorFlow
     from stargan_keras.data import make_sources
+    from stargan_keras.evaluation.classifier_training import train_and_save  # imports TensorFlow
 
     with user_errors():
         config = TrainConfig(image_size=FLAGS.image_size, celeba_crop_size=FLAGS.celeba_crop_size,

@@ -9,7 +9,7 @@ import numpy as np
 from conftest import TINY
 
 from stargan_keras.config import TrainConfig
-from stargan_keras.train_lib import train
+from stargan_keras.training.loop import train
 
 if __name__ == "__main__":
     run_dir, weights_path = sys.argv[1], sys.argv[2]

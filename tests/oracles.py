@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from stargan_keras.classifier import EvaluationClassifier
+from stargan_keras.evaluation.classifier import EvaluationClassifier
 from stargan_keras.labels import LabelLayout
 
 SIZE = 16

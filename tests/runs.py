@@ -16,7 +16,7 @@ def trained_run(tmp_path_factory, name: str = "synthetic") -> str:
     """A tiny trained run, trained once per test session and shared by the test modules."""
     path = str(tmp_path_factory.getbasetemp() / f"issue5-{name}")
     if not os.path.exists(os.path.join(path, "checkpoints", "checkpoint")):
-        from stargan_keras.train_lib import train
+        from stargan_keras.training.loop import train
 
         train(TrainConfig(run_dir=path, dataset=name, **TINY))
     return path

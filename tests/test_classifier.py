@@ -3,15 +3,15 @@ import pytest
 import tensorflow as tf
 from oracles import SIZE, code_classifier
 
-from stargan_keras.classifier import (
+from stargan_keras.data.synthetic import MULTI_LABEL_NAMES, synthetic_sources
+from stargan_keras.evaluation.classifier import (
     EvaluationClassifier,
     build_classifier,
     predict_labels,
     real_error,
     translation_scores,
 )
-from stargan_keras.classifier_training import classifier_batches, train_and_save
-from stargan_keras.data.synthetic import MULTI_LABEL_NAMES, synthetic_sources
+from stargan_keras.evaluation.classifier_training import classifier_batches, train_and_save
 from stargan_keras.labels import LabelLayout, LabelSet
 
 COLOURS = LabelSet("shapes", ("red", "green", "blue", "square", "large"), True,

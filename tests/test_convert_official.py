@@ -12,7 +12,7 @@ import tensorflow as tf
 import torch
 from official_torch_models import OfficialDiscriminator, OfficialGenerator, randomize
 
-from stargan_keras.official_weights import (
+from stargan_keras.official.weights import (
     KERNEL,
     OFFICIAL_ATTRS,
     OfficialTensor,

@@ -4,8 +4,8 @@ import tensorflow as tf
 
 from stargan_keras.data.pipeline import training_batches
 from stargan_keras.data.synthetic import MULTI_LABEL_NAMES, synthetic_sources
-from stargan_keras.distribute import distribute, is_chief, make_strategy
 from stargan_keras.labels import LabelLayout
+from stargan_keras.training.distribute import distribute, is_chief, make_strategy
 
 
 def test_each_replica_gets_its_own_share_in_order():

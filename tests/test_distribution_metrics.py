@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from stargan_keras.distribution_metrics import (
+from stargan_keras.evaluation.distribution_metrics import (
     frechet_distance,
     kernel_inception_distance,
     polynomial_mmd,

@@ -12,12 +12,12 @@ import tensorflow as tf
 from conftest import TINY
 from PIL import Image
 
-from stargan_keras.classifier_training import train_and_save
 from stargan_keras.config import TrainConfig
 from stargan_keras.data import make_sources
-from stargan_keras.evaluate_lib import evaluate, load_networks
-from stargan_keras.report import METRICS_FILE, REPORT_FILE, TENSORBOARD_DIR, write_report
-from stargan_keras.train_lib import train
+from stargan_keras.evaluation.classifier_training import train_and_save
+from stargan_keras.evaluation.evaluate_run import evaluate, load_networks
+from stargan_keras.evaluation.report import METRICS_FILE, REPORT_FILE, TENSORBOARD_DIR, write_report
+from stargan_keras.training.loop import train
 
 CHARTS = ("classification_error.png", "reconstruction_l1.png", "fid.png",
           "ground_truth_l1.png")

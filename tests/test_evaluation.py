@@ -4,8 +4,8 @@ import tensorflow as tf
 from oracles import SIZE, code_classifier, code_generator, identity_generator
 
 from stargan_keras.data.synthetic import MULTI_LABEL_NAMES, synthetic_sources
-from stargan_keras.evaluate_lib import classification_summary, reconstruction_summary
-from stargan_keras.evaluation import ground_truth_error, held_out_parts, sweep, truth_summary
+from stargan_keras.evaluation.evaluate_run import classification_summary, reconstruction_summary
+from stargan_keras.evaluation.sweep import ground_truth_error, held_out_parts, sweep, truth_summary
 from stargan_keras.labels import LabelLayout
 
 

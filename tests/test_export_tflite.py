@@ -9,7 +9,7 @@ from ai_edge_litert import schema_py_generated as schema
 
 from export import tflite
 from stargan_keras.data.synthetic import SyntheticShapes
-from stargan_keras.evaluation import psnr
+from stargan_keras.evaluation.sweep import psnr
 
 
 @pytest.fixture(scope="module")

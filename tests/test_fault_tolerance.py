@@ -11,7 +11,7 @@ from conftest import TINY
 
 from stargan_keras.config import TrainConfig
 from stargan_keras.run_dir import RunDirectory, RunLock
-from stargan_keras.train_lib import train
+from stargan_keras.training.loop import train
 
 
 def _checkpoint_iterations(run_dir):
@@ -124,7 +124,7 @@ class _PoisonedSource:
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    import stargan_keras.train_lib as train_lib
+    import stargan_keras.training.loop as train_lib
     from stargan_keras.data import make_sources
 
     # Iterations 0-14 are clean (4 images each); iteration 15 on sees NaN images.

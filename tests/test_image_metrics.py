@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from stargan_keras.image_metrics import l1_error, psnr, ssim
+from stargan_keras.evaluation.image_metrics import l1_error, psnr, ssim
 
 
 def _images(seed=0, n=3, size=16):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from stargan_keras import losses
+from stargan_keras.training import losses
 
 
 def test_gradient_penalty_on_known_norms():

@@ -14,8 +14,8 @@ from stargan_keras.data import make_sources
 from stargan_keras.data.pipeline import training_batches
 from stargan_keras.labels import LabelLayout
 from stargan_keras.models.layers import instance_norm
-from stargan_keras.precision import compute_precision
-from stargan_keras.train_lib import build_model, train
+from stargan_keras.training.loop import build_model, train
+from stargan_keras.training.precision import compute_precision
 
 
 def _setup(**overrides):

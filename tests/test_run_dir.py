@@ -6,7 +6,7 @@ from stargan_keras.config import TrainConfig
 from stargan_keras.data import make_sources
 from stargan_keras.labels import LabelLayout
 from stargan_keras.run_dir import Checkpoints, RunDirectory, make_spec
-from stargan_keras.train_lib import build_model
+from stargan_keras.training.loop import build_model
 
 
 def _run(tmp_path, **overrides):

@@ -1,6 +1,6 @@
 import pytest
 
-from stargan_keras.schedule import LinearDecay
+from stargan_keras.training.schedule import LinearDecay
 
 
 def test_constant_then_linear_to_zero():

@@ -7,9 +7,9 @@ from oracles import code_classifier, code_generator
 
 from stargan_keras.config import TrainConfig
 from stargan_keras.data.synthetic import MULTI_LABEL_NAMES, synthetic_sources
-from stargan_keras.evaluation import held_out_parts
+from stargan_keras.evaluation.sweep import held_out_parts
 from stargan_keras.labels import LabelLayout
-from stargan_keras.training_evaluator import TrainingEvaluator
+from stargan_keras.training.evaluator import TrainingEvaluator
 
 
 def _tags(logdir):
@@ -65,7 +65,7 @@ def test_config_validation(overrides, message):
 def test_training_runs_the_evaluator_every_eval_step(tmp_path):
     from test_train_cli import _summary_steps
 
-    from stargan_keras.train_lib import train
+    from stargan_keras.training.loop import train
 
     config = TrainConfig(run_dir=str(tmp_path / "run"), **{**TINY, "eval_step": 5,
                                                           "sample_step": 10})

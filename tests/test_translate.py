@@ -11,16 +11,16 @@ from runs import photo, untrained_run
 
 from stargan_keras import Translator
 from stargan_keras.data.preprocess import center_crop_resize, crop_window
-from stargan_keras.images import to_uint8
-from stargan_keras.labels import LabelLayout, LabelSet
-from stargan_keras.translate import output_stems, translate_files
-from stargan_keras.translator import (
+from stargan_keras.image_grid import to_uint8
+from stargan_keras.inference.translator import (
     crop_size_for,
     given_labels,
     labels_from_logits,
     paste_back,
     target_labels,
 )
+from stargan_keras.labels import LabelLayout, LabelSet
+from stargan_keras.translate import output_stems, translate_files
 
 CELEBA = LabelSet("celeba", ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"),
                   multi_label=True, exclusive=(("Black_Hair", "Blond_Hair", "Brown_Hair"),))

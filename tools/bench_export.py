@@ -60,8 +60,8 @@ def benchmark(run_dir: str, variants: list[str], repeats: int, calibration_steps
     from export import tflite
     from export.keras_file import export_keras_file
     from export.saved_model import export_saved_model
-    from stargan_keras.evaluation import psnr
-    from stargan_keras.translator import Translator
+    from stargan_keras.evaluation.sweep import psnr
+    from stargan_keras.inference.translator import Translator
 
     translator = Translator.from_run_dir(run_dir)
     size, width = translator.image_size, translator.layout.width
@@ -74,7 +74,7 @@ def benchmark(run_dir: str, variants: list[str], repeats: int, calibration_steps
     with tempfile.TemporaryDirectory() as scratch:
         if "keras" in variants:
             path = export_keras_file(translator, os.path.join(scratch, "g.keras"))
-            from stargan_keras.portable import load_generator
+            from stargan_keras.inference.portable import load_generator
 
             model = load_generator(path)
             call = tf.function(lambda x, c: model([x, c], training=False))

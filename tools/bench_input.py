@@ -109,7 +109,7 @@ def check_rate(config: TrainConfig) -> float:
 
 def train_rate(cycles: int) -> float:
     """Images/s consumed by official training steps (synthetic data, official networks)."""
-    from stargan_keras.train_lib import build_model
+    from stargan_keras.training.loop import build_model
 
     config = TrainConfig(dataset="synthetic", image_size=FLAGS.image_size)
     sources = make_sources(config)

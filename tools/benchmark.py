@@ -32,9 +32,9 @@ from collections.abc import Callable
 
 from absl import app, flags, logging
 
-from stargan_keras.allocator import keep_freed_memory
 from stargan_keras.config import PRECISIONS, STRATEGIES, TrainConfig
 from stargan_keras.labels import LabelLayout
+from stargan_keras.runtime import keep_freed_memory
 
 # Defines --image_size, --batch_size, --images (and its own flags), shared with this tool.
 from tools import bench_input
@@ -169,8 +169,8 @@ def train_figures(config: TrainConfig, strategy, model, sources) -> dict:
     import tensorflow as tf
 
     from stargan_keras.data.pipeline import training_batches
-    from stargan_keras.distribute import distribute
-    from stargan_keras.train_lib import replica_step
+    from stargan_keras.training.distribute import distribute
+    from stargan_keras.training.loop import replica_step
 
     replicas = strategy.num_replicas_in_sync
     batch = next(iter(distribute(strategy, lambda: training_batches(
@@ -241,7 +241,7 @@ def infer_figures(generator, layout: LabelLayout, size: int) -> dict:
     """G in Keras (as ``Translator`` calls it, and eager), and the exports given by flags."""
     import tensorflow as tf
 
-    from stargan_keras.translator import Translator
+    from stargan_keras.inference.translator import Translator
 
     compiled = Translator(generator, layout, size, None).translate
     width = layout.width
@@ -320,8 +320,8 @@ def run_benchmark() -> dict:
     import tensorflow as tf
 
     from stargan_keras.data import make_sources
-    from stargan_keras.distribute import make_strategy
-    from stargan_keras.train_lib import build_model
+    from stargan_keras.training.distribute import make_strategy
+    from stargan_keras.training.loop import build_model
 
     if FLAGS.intra_op_threads:
         tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)

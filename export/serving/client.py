@@ -17,7 +17,7 @@ import numpy as np
 from absl import app, flags
 
 from export.serving import rest_json
-from stargan_keras.cli_errors import user_errors
+from stargan_keras.cli import user_errors
 
 PROTOCOLS = ("rest", "grpc")
 
@@ -114,7 +114,7 @@ def translate_remote(client, image_bytes: bytes, attrs: list[str],
     """(target name, PNG bytes) per target (the official test grid if ``attrs`` is empty)."""
     import tensorflow as tf
 
-    from stargan_keras.translator import given_labels, named_targets
+    from stargan_keras.inference.translator import given_labels, named_targets
 
     layout, _ = served_layout(client)
     source = (given_labels(layout, source_attrs, 1, None) if source_attrs

@@ -14,14 +14,14 @@ from absl import logging
 from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
 from stargan_keras.data import make_sources
 from stargan_keras.data.pipeline import training_batches
-from stargan_keras.distribute import distribute, is_chief, make_strategy
 from stargan_keras.labels import LabelLayout
-from stargan_keras.monitor import TrainingMonitor, fixed_samples
-from stargan_keras.precision import compute_precision, scaled_optimizer
 from stargan_keras.run_dir import Checkpoints, RunDirectory, RunLock, build_networks, make_spec
-from stargan_keras.schedule import LinearDecay
-from stargan_keras.stargan import StarGAN
-from stargan_keras.training_evaluator import TrainingEvaluator
+from stargan_keras.training.distribute import distribute, is_chief, make_strategy
+from stargan_keras.training.engine import StarGAN
+from stargan_keras.training.evaluator import TrainingEvaluator
+from stargan_keras.training.monitor import TrainingMonitor, fixed_samples
+from stargan_keras.training.precision import compute_precision, scaled_optimizer
+from stargan_keras.training.schedule import LinearDecay
 
 
 def check_label_dims(config: TrainConfig, layout: LabelLayout) -> None:

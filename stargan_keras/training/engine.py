@@ -5,9 +5,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from stargan_keras import losses
 from stargan_keras.labels import LabelLayout
 from stargan_keras.models import Discriminator, Generator
+from stargan_keras.training import losses
 
 D_METRICS = ("D/loss_real", "D/loss_fake", "D/loss_cls", "D/loss_gp")
 G_METRICS = ("G/loss_fake", "G/loss_rec", "G/loss_cls")
@@ -126,7 +126,7 @@ class StarGAN(keras.Model):
             logs = {
                 "D/loss_real": losses.adversarial_real(src_real),
                 "D/loss_fake": losses.adversarial_fake(src_fake),
-                "D/loss_cls": self.layout.classification_loss(cls_real, c_org),
+                "D/loss_cls": losses.classification_loss(self.layout, cls_real, c_org),
                 "D/loss_gp": losses.gradient_penalty(x_hat_grad),
             }
             total = (logs["D/loss_real"] + logs["D/loss_fake"]
@@ -163,7 +163,7 @@ class StarGAN(keras.Model):
             logs = {
                 "G/loss_fake": losses.generator_adversarial(src_fake),
                 "G/loss_rec": losses.reconstruction(x_real, x_rec),
-                "G/loss_cls": self.layout.classification_loss(cls_fake, c_trg),
+                "G/loss_cls": losses.classification_loss(self.layout, cls_fake, c_trg),
             }
             total = (logs["G/loss_fake"] + self.lambda_rec * logs["G/loss_rec"]
                      + self.lambda_cls * logs["G/loss_cls"])

@@ -12,12 +12,12 @@ from __future__ import annotations
 import tensorflow as tf
 from absl import logging
 
-from stargan_keras.classifier import EvaluationClassifier
 from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
-from stargan_keras.evaluate_lib import classification_summary, reconstruction_summary
-from stargan_keras.evaluation import HeldOut, held_out_parts, sweep, truth_summary
+from stargan_keras.evaluation.classifier import EvaluationClassifier
+from stargan_keras.evaluation.evaluate_run import classification_summary, reconstruction_summary
+from stargan_keras.evaluation.report import scalars
+from stargan_keras.evaluation.sweep import HeldOut, held_out_parts, sweep, truth_summary
 from stargan_keras.labels import LabelLayout
-from stargan_keras.report import scalars
 
 
 class TrainingEvaluator:

@@ -13,7 +13,6 @@ import keras
 
 from stargan_keras.labels import LabelLayout
 from stargan_keras.models import Generator
-from stargan_keras.translator import describe_layout
 
 
 @keras.saving.register_keras_serializable(package="stargan_keras")
@@ -74,8 +73,8 @@ def load_generator(path: str, image_size: int | None = None,
         problems.append(f"image size: the file was built for {model.image_size} px, "
                         f"expected {image_size} px")
     if layout is not None and model.layout != layout:
-        problems.append(f"labels: the file has [{describe_layout(model.layout)}], "
-                        f"expected [{describe_layout(layout)}]")
+        problems.append(f"labels: the file has [{model.layout.describe()}], "
+                        f"expected [{layout.describe()}]")
     if problems:
         raise ValueError(f"{path} does not fit: " + "; ".join(problems))
     return model

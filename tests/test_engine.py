@@ -7,9 +7,9 @@ from conftest import TINY
 from stargan_keras.config import TrainConfig
 from stargan_keras.data import make_sources
 from stargan_keras.data.pipeline import training_batches
-from stargan_keras.distribute import distribute
 from stargan_keras.labels import LabelLayout
-from stargan_keras.train_lib import build_model
+from stargan_keras.training.distribute import distribute
+from stargan_keras.training.loop import build_model
 
 
 def _setup(dataset="synthetic", **overrides):

@@ -15,11 +15,14 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from stargan_keras.classifier import EvaluationClassifier, real_error
 from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
 from stargan_keras.data import make_sources
-from stargan_keras.distribution_metrics import frechet_distance, kernel_inception_distance
-from stargan_keras.evaluation import Column, HeldOut, held_out_parts, sweep, truth_summary
+from stargan_keras.evaluation.classifier import EvaluationClassifier, real_error
+from stargan_keras.evaluation.distribution_metrics import (
+    frechet_distance,
+    kernel_inception_distance,
+)
+from stargan_keras.evaluation.sweep import Column, HeldOut, held_out_parts, sweep, truth_summary
 from stargan_keras.labels import LabelLayout
 from stargan_keras.run_dir import RunDirectory, restore_networks
 
@@ -72,7 +75,7 @@ def evaluate(run_dir: str, classifier_dir: str, *, overrides: dict | None = None
     for label_set in layout.label_sets:
         classifier.head(label_set)  # fails early, naming the missing set
     if inception_weights:
-        from stargan_keras.inception import InceptionFeatures
+        from stargan_keras.evaluation.inception import InceptionFeatures
 
         features = InceptionFeatures(inception_weights, inception_size)
         feature_name = features.description

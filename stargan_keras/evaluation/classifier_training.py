@@ -8,8 +8,9 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from stargan_keras.classifier import EvaluationClassifier, build_classifier, real_error
+from stargan_keras.evaluation.classifier import EvaluationClassifier, build_classifier, real_error
 from stargan_keras.labels import LabelLayout
+from stargan_keras.training.losses import classification_loss
 
 
 def classifier_batches(sources: list, layout: LabelLayout, batch_size: int,
@@ -52,7 +53,7 @@ def fit(model: keras.Model, layout: LabelLayout, batches: tf.data.Dataset, num_s
     @tf.function
     def step(images, labels):
         with tf.GradientTape() as tape:
-            loss = layout.classification_loss(model(images, training=True), labels)
+            loss = classification_loss(layout, model(images, training=True), labels)
         variables = model.trainable_variables
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from stargan_keras.labels import LabelLayout
+
 
 def adversarial_real(src_real: tf.Tensor) -> tf.Tensor:
     """D's WGAN term on real images: -E[D_src(x)]."""
@@ -49,6 +51,17 @@ def single_label_classification(logits: tf.Tensor, targets: tf.Tensor,
     """Softmax cross-entropy against one-hot targets, averaged over the batch."""
     per_example = tf.nn.softmax_cross_entropy_with_logits(labels=targets, logits=logits)
     return _weighted_mean(per_example, weights)
+
+
+def classification_loss(layout: LabelLayout, logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    """Sum over label sets of each set's loss on its own slice, for its own examples."""
+    total = tf.constant(0.0, logits.dtype)
+    for i, label_set in enumerate(layout.label_sets):
+        start, end = layout.span(i)
+        loss_fn = (multi_label_classification if label_set.multi_label
+                   else single_label_classification)
+        total += loss_fn(logits[:, start:end], labels[:, start:end], layout.mask(labels, i))
+    return total
 
 
 def reconstruction(images: tf.Tensor, reconstructed: tf.Tensor) -> tf.Tensor:

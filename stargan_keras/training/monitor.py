@@ -11,10 +11,11 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from stargan_keras import evaluation, images
+from stargan_keras import image_grid as images
+from stargan_keras.evaluation import sweep as evaluation
 from stargan_keras.labels import LabelLayout, grid_targets
 from stargan_keras.run_dir import RunDirectory
-from stargan_keras.stargan import D_METRICS, G_METRICS, StarGAN
+from stargan_keras.training.engine import D_METRICS, G_METRICS, StarGAN
 
 EVAL_FILE = "translation_error.json"
 

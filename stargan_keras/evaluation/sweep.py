@@ -16,8 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from stargan_keras.classifier import predict_labels, translation_scores
-from stargan_keras.image_metrics import l1_error, psnr, ssim
+from stargan_keras.evaluation.classifier import predict_labels, translation_scores
+from stargan_keras.evaluation.image_metrics import l1_error, psnr, ssim
 from stargan_keras.labels import LabelLayout, grid_targets
 
 

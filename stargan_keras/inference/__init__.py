@@ -1,0 +1,1 @@
+"""Inference: photos in, translations out (Translator) and portable .keras files."""

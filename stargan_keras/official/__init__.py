@@ -1,0 +1,1 @@
+"""Importing the official PyTorch StarGAN checkpoints."""
