@@ -10,9 +10,15 @@ PRECISIONS = ("float32", "bfloat16", "float16")
 SYNTHETIC_DATASETS = ("synthetic", "synthetic_single", "synthetic_both")
 DATASETS = ("celeba", "rafd", "both", "folder") + SYNTHETIC_DATASETS
 
+ADVERSARIAL_LOSSES = ("wgan-gp", "r1")
+UPSAMPLING = ("transpose", "nearest", "bilinear")
+AUGMENTATIONS = ("translation", "cutout")
+
 # The options that fix the shape of the networks: a checkpoint only fits a model built
-# with the same values.
-MODEL_KEYS = ("image_size", "g_conv_dim", "d_conv_dim", "g_repeat_num", "d_repeat_num")
+# with the same values. Runs recorded before an option existed had its default.
+MODEL_KEYS = ("image_size", "g_conv_dim", "d_conv_dim", "g_repeat_num", "d_repeat_num",
+              "g_upsample", "g_attention")
+MODEL_DEFAULTS = {"g_upsample": "transpose", "g_attention": False}
 
 
 @dataclasses.dataclass
@@ -44,6 +50,14 @@ class TrainConfig:
     lambda_cls: float = 1.0
     lambda_rec: float = 10.0
     lambda_gp: float = 10.0
+    # The fast recipe's options (docs/recipes.md); the defaults are the official code's.
+    g_upsample: str = "transpose"
+    g_attention: bool = False
+    lambda_mask: float = 0.0
+    adv_loss: str = "wgan-gp"
+    lambda_r1: float = 1.0
+    g_ema_decay: float = 0.0
+    diff_augment: tuple[str, ...] = ()
     # Training.
     batch_size: int = 16
     num_iters: int = 200000
@@ -84,6 +98,22 @@ class TrainConfig:
         if self.dataset not in DATASETS:
             raise ValueError(f"--dataset={self.dataset!r}: expected one of {', '.join(DATASETS)}")
         self.validate_data_paths()
+        for name, allowed in (("g_upsample", UPSAMPLING), ("adv_loss", ADVERSARIAL_LOSSES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"--{name}={getattr(self, name)!r}: expected one of "
+                                 f"{', '.join(allowed)}")
+        for policy in self.diff_augment:
+            if policy not in AUGMENTATIONS:
+                raise ValueError(f"--diff_augment={','.join(self.diff_augment)}: unknown "
+                                 f"{policy!r}; expected some of {', '.join(AUGMENTATIONS)}")
+        if not 0 <= self.g_ema_decay < 1:
+            raise ValueError(f"--g_ema_decay={self.g_ema_decay}: must be in [0, 1) (0: off)")
+        for name in ("lambda_mask", "lambda_r1"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{name}={getattr(self, name)}: must not be negative")
+        if self.lambda_mask and not self.g_attention:
+            raise ValueError("--lambda_mask regularises the attention mask: it needs "
+                             "--g_attention")
         positive = ("image_size", "g_conv_dim", "d_conv_dim", "batch_size", "num_iters",
                     "n_critic", "log_step", "sample_step", "model_save_step",
                     "keep_checkpoints", "num_sample_images", "num_eval_images")

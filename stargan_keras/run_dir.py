@@ -18,7 +18,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from stargan_keras.config import MODEL_KEYS, TrainConfig
+from stargan_keras.config import MODEL_DEFAULTS, MODEL_KEYS, TrainConfig
 from stargan_keras.labels import LabelLayout
 from stargan_keras.models import Discriminator, Generator
 
@@ -32,8 +32,11 @@ def make_spec(config: TrainConfig, layout: LabelLayout) -> dict:
 
 def spec_mismatches(saved: dict, wanted: dict) -> list[str]:
     """Human-readable differences between two specs in what shapes the model."""
-    problems = [f"{key}: run has {saved['model'].get(key)}, flags give {wanted['model'][key]}"
-                for key in MODEL_KEYS if saved["model"].get(key) != wanted["model"][key]]
+    def value(spec, key):
+        return spec["model"].get(key, MODEL_DEFAULTS.get(key))
+
+    problems = [f"{key}: run has {value(saved, key)}, flags give {value(wanted, key)}"
+                for key in MODEL_KEYS if value(saved, key) != value(wanted, key)]
     saved_layout = LabelLayout.from_json(saved["labels"])
     wanted_layout = LabelLayout.from_json(wanted["labels"])
     if saved_layout != wanted_layout:
@@ -80,8 +83,9 @@ class RunDirectory:
         """The run's TrainConfig as run.json records it (JSON lists back to tuples)."""
         fields = {f.name for f in dataclasses.fields(TrainConfig)}
         values = {k: v for k, v in self.read_spec().get("config", {}).items() if k in fields}
-        if "selected_attrs" in values:
-            values["selected_attrs"] = tuple(values["selected_attrs"])
+        for name in ("selected_attrs", "diff_augment"):
+            if name in values:
+                values[name] = tuple(values[name])
         return TrainConfig(**values)
 
     def layout(self) -> LabelLayout:
@@ -96,6 +100,8 @@ class RunDirectory:
 def build_networks(model: dict, layout: LabelLayout) -> tuple[Generator, Discriminator]:
     size = model["image_size"]
     generator = Generator(model["g_conv_dim"], layout.width, model["g_repeat_num"],
+                          model.get("g_upsample", MODEL_DEFAULTS["g_upsample"]),
+                          model.get("g_attention", MODEL_DEFAULTS["g_attention"]),
                           name="generator")
     discriminator = Discriminator(size, model["d_conv_dim"], layout.logits_dim,
                                   model["d_repeat_num"], name="discriminator")
@@ -142,11 +148,15 @@ def _trackable(value):
     """What a checkpoint should hold for ``value``.
 
     tf.train.Checkpoint does not see Keras 3 layers kept in Python lists (G's blocks,
-    D's trunk), so a network is saved as its variables keyed by their paths within it.
+    D's trunk), so a network is saved as its variables keyed by their paths within it;
+    a dict of variables (the moving average of G's weights) is saved under its keys,
+    which are the same paths, so either restores into a Generator.
     """
     if isinstance(value, keras.Model):
         return tf.train.Checkpoint(
             **{v.path.split("/", 1)[1]: v for v in value.variables})
+    if isinstance(value, dict):
+        return tf.train.Checkpoint(**value)
     return value
 
 
@@ -217,15 +227,18 @@ def restore_networks(run: RunDirectory, iteration: int | None = None
                      ) -> tuple[Generator, Discriminator | None, int]:
     """G and D of a run restored from its latest (or given) checkpoint, and its iteration.
 
-    A checkpoint of G alone (an import without the official D) gives D as None, rather
-    than an untrained D that would invent labels.
+    G holds the moving average of its weights when the run kept one (--g_ema_decay):
+    that is the G the run is meant to be used with. A checkpoint of G alone (an import
+    without the official D) gives D as None, rather than an untrained D that would
+    invent labels.
     """
     generator, discriminator = run.build_networks()
     checkpoints = Checkpoints(run)
     if checkpoints.path(iteration) is None:
         raise FileNotFoundError(f"{run.checkpoints} holds no checkpoint: has {run.path} "
                                 "trained?")
-    networks = {"generator": generator}
+    averaged = checkpoints.holds("generator_ema", iteration)
+    networks = {"generator_ema" if averaged else "generator": generator}
     if checkpoints.holds("discriminator", iteration):
         networks["discriminator"] = discriminator
     restored = Checkpoints(run, **networks).restore(iteration, partial=True)

@@ -9,7 +9,15 @@ from __future__ import annotations
 from absl import app, flags, logging
 
 from stargan_keras.cli import user_errors
-from stargan_keras.config import DATASETS, PRECISIONS, STRATEGIES, TrainConfig
+from stargan_keras.config import (
+    ADVERSARIAL_LOSSES,
+    AUGMENTATIONS,
+    DATASETS,
+    PRECISIONS,
+    STRATEGIES,
+    UPSAMPLING,
+    TrainConfig,
+)
 from stargan_keras.runtime import keep_freed_memory
 
 _DEFAULTS = TrainConfig()
@@ -49,6 +57,22 @@ flags.DEFINE_integer("d_repeat_num", _DEFAULTS.d_repeat_num, "Stride-2 convoluti
 flags.DEFINE_float("lambda_cls", _DEFAULTS.lambda_cls, "Weight of the classification loss.")
 flags.DEFINE_float("lambda_rec", _DEFAULTS.lambda_rec, "Weight of the reconstruction loss.")
 flags.DEFINE_float("lambda_gp", _DEFAULTS.lambda_gp, "Weight of the gradient penalty.")
+# The fast recipe (docs/recipes.md); each default is the official behaviour.
+flags.DEFINE_enum("g_upsample", _DEFAULTS.g_upsample, UPSAMPLING,
+                  "G's decoder: transposed convolutions (official), or resize then convolve.")
+flags.DEFINE_bool("g_attention", _DEFAULTS.g_attention,
+                  "G outputs mask * colour + (1 - mask) * input (GANimation).")
+flags.DEFINE_float("lambda_mask", _DEFAULTS.lambda_mask,
+                   "Weight of the attention mask regulariser E[1 - mask] (needs --g_attention).")
+flags.DEFINE_enum("adv_loss", _DEFAULTS.adv_loss, ADVERSARIAL_LOSSES,
+                  "wgan-gp (official) or r1: non-saturating loss with the R1 penalty on reals.")
+flags.DEFINE_float("lambda_r1", _DEFAULTS.lambda_r1, "Weight of the R1 penalty (--adv_loss=r1).")
+flags.DEFINE_float("g_ema_decay", _DEFAULTS.g_ema_decay,
+                   "Decay of the moving average of G's weights used for samples, evaluation, "
+                   "translation and export; 0 turns it off (official).")
+flags.DEFINE_list("diff_augment", list(_DEFAULTS.diff_augment),
+                  f"Differentiable augmentations of everything D sees: some of "
+                  f"{', '.join(AUGMENTATIONS)}; empty for none (official).")
 flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size,
                      "Images per iteration on each replica (the global batch is this times the "
                      "number of replicas).")
@@ -102,6 +126,7 @@ def config_from_flags() -> TrainConfig:
     """A TrainConfig from the parsed flags; unset label counts follow the data."""
     values = {name: FLAGS[name].value for name in TrainConfig.__dataclass_fields__}
     values["selected_attrs"] = tuple(values["selected_attrs"])
+    values["diff_augment"] = tuple(values["diff_augment"])
     for name in ("c_dim", "c2_dim"):
         if not FLAGS[name].present:
             values[name] = None

@@ -94,3 +94,74 @@ def test_mirrored_two_devices_equal_one_device():
     step(iterator)
     for a, b in zip(_weights(single), _weights(mirrored)):
         np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
+
+
+RECIPE = dict(n_critic=1, adv_loss="r1", lambda_r1=2.0, g_attention=True, lambda_mask=0.3,
+              g_upsample="nearest", g_ema_decay=0.999, diff_augment=("translation", "cutout"))
+
+
+def test_fast_recipe_terms_match_their_definitions_on_one_update():
+    # A zero learning rate: each logged term must equal its definition computed by hand
+    # from the same networks, batch and augmentation draws.
+    from stargan_keras.training import augment
+
+    config, sources, layout = _setup(g_lr=1e-30, d_lr=1e-30, num_iters=5, log_step=1,
+                                     sample_step=1, model_save_step=1, **RECIPE)
+    model = build_model(config, layout)
+    assert model.metric_names == ("D/loss_real", "D/loss_fake", "D/loss_cls", "D/loss_r1",
+                                  "G/loss_fake", "G/loss_rec", "G/loss_cls", "G/loss_mask")
+    batch = next(iter(training_batches(sources, layout, 4, 1)))
+    x, c, t = batch["images"], batch["labels"], batch["target_labels"]
+    # Expectations from the weights before the step: even a 1e-30 update moves D's zero
+    # biases off zero, which flips LeakyReLU's slope where cutout zeros meet them.
+    policy = ("translation", "cutout")
+    fake, mask = model.generator([x, t], return_mask=True)
+    # D's update was the first D update (seed [0, 0]); G's the first G update ([1, 0]).
+    seen = augment.augment(tf.concat([x, fake], 0), policy, tf.constant([0, 0]))
+    src, cls = model.discriminator(seen)
+    with tf.GradientTape() as tape:
+        real_seen = seen[:4]
+        tape.watch(real_seen)
+        real_src = tf.reduce_sum(model.discriminator(real_seen)[0])
+    grad = tape.gradient(real_src, real_seen)
+    expected = {
+        "D/loss_real": tf.reduce_mean(tf.nn.softplus(-src[:4])),
+        "D/loss_fake": tf.reduce_mean(tf.nn.softplus(src[4:])),
+        "D/loss_r1": 0.5 * tf.reduce_mean(tf.reduce_sum(tf.square(grad), axis=[1, 2, 3])),
+        "D/loss_cls": tf.reduce_sum(
+            tf.nn.sigmoid_cross_entropy_with_logits(labels=c, logits=cls[:4])) / 4,
+    }
+    g_src, _ = model.discriminator(augment.augment(fake, policy, tf.constant([1, 0])))
+    rec, rec_mask = model.generator([fake, c], return_mask=True)
+    expected["G/loss_fake"] = tf.reduce_mean(tf.nn.softplus(-g_src))
+    expected["G/loss_mask"] = tf.reduce_mean(1.0 - tf.concat([mask, rec_mask], 0))
+    expected["G/loss_rec"] = tf.reduce_mean(tf.abs(x - rec))
+    logs = model.train_step(batch)
+    assert set(logs) == set(model.metric_names)
+    for name, value in expected.items():
+        assert float(logs[name]) == pytest.approx(float(value), rel=1e-4, abs=1e-7), name
+
+
+def test_moving_average_of_g_follows_the_warm_up_decay():
+    config, sources, layout = _setup(**RECIPE)
+    model = build_model(config, layout)
+    before = {k: v.numpy() for k, v in model.ema_weights.items()}
+    assert set(before) == {w.path.split("/", 1)[1] for w in model.generator.weights}
+    for weight in model.generator.weights:
+        np.testing.assert_array_equal(before[weight.path.split("/", 1)[1]], weight)
+    batches = iter(training_batches(sources, layout, 4, 1))
+    step = tf.function(model.train_step)
+    step(next(batches))
+    # After G update t = 1 the decay is min(0.999, 2 / 11).
+    decay = 2 / 11
+    for weight in model.generator.weights:
+        key = weight.path.split("/", 1)[1]
+        np.testing.assert_allclose(model.ema_weights[key],
+                                   decay * before[key] + (1 - decay) * weight.numpy(),
+                                   rtol=1e-5, atol=1e-7)
+    averaged = model.averaged_generator()
+    assert averaged is not model.generator
+    for weight in averaged.weights:
+        np.testing.assert_array_equal(weight, model.ema_weights[weight.path.split("/", 1)[1]])
+    plain = build_model(_setup()[0], layout)
+    assert plain.averaged_generator() is plain.generator and not plain.ema_weights

@@ -87,9 +87,17 @@ def test_sigterm_saves_the_current_iteration_and_exits_zero(tmp_path):
     assert "SIGTERM: saved iteration" in _log(tmp_path)
 
 
-def test_deterministic_resume_is_bit_identical(tmp_path):
+FAST_RECIPE_FLAGS = ["--n_critic=1", "--adv_loss=r1", "--g_attention", "--lambda_mask=0.1",
+                     "--g_upsample=nearest", "--g_ema_decay=0.99",
+                     "--diff_augment=translation,cutout"]
+
+
+@pytest.mark.parametrize("recipe", [[], FAST_RECIPE_FLAGS], ids=["official", "fast"])
+def test_deterministic_resume_is_bit_identical(tmp_path, recipe):
+    # The fast recipe adds state (G's moving average) and random draws (augmentation)
+    # that a resume must restore and repeat exactly.
     flags = ["--deterministic", "--num_iters=40", "--num_iters_decay=20",
-             "--model_save_step=10", "--sample_step=40", "--log_step=10", "--seed=5"]
+             "--model_save_step=10", "--sample_step=40", "--log_step=10", "--seed=5", *recipe]
     straight, interrupted = str(tmp_path / "straight"), str(tmp_path / "interrupted")
     assert run(train_command(straight, *flags), tmp_path / "log.txt") == 0
     command = train_command(interrupted, *flags)
@@ -101,6 +109,7 @@ def test_deterministic_resume_is_bit_identical(tmp_path):
     assert run(command, tmp_path / "log.txt") == 0
     a, b = _variables(straight, 40), _variables(interrupted, 40)
     assert a.keys() == b.keys() and len(a) > 20
+    assert any(name.startswith("generator_ema/") for name in a) == bool(recipe)
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 

@@ -58,3 +58,24 @@ def test_weights_drop_examples_but_keep_batch_denominator():
 def test_reconstruction_is_mean_absolute_error():
     x = tf.zeros((2, 2, 2, 3))
     assert float(losses.reconstruction(x, x + 0.25)) == pytest.approx(0.25)
+
+
+def test_nonsaturating_terms_are_softplus_of_the_logits():
+    src = tf.constant([[0.0], [2.0]])
+    assert float(losses.nonsaturating_real(src)) == pytest.approx(
+        (math.log(2) + math.log1p(math.exp(-2))) / 2, rel=1e-6)
+    assert float(losses.nonsaturating_fake(src)) == pytest.approx(
+        (math.log(2) + math.log1p(math.exp(2))) / 2, rel=1e-6)
+    assert float(losses.nonsaturating_generator(src)) == pytest.approx(
+        float(losses.nonsaturating_real(src)))
+
+
+def test_r1_penalty_is_half_the_mean_squared_gradient_norm():
+    # Squared norms 25 and 1 -> 0.5 * (25 + 1) / 2 = 6.5.
+    grads = tf.constant([[[[3.0, 4.0]]], [[[0.0, 1.0]]]])
+    assert float(losses.r1_penalty(grads)) == pytest.approx(6.5)
+
+
+def test_mask_penalty_counts_what_the_mask_keeps():
+    masks = tf.constant([1.0, 0.0, 0.25, 0.75])[:, None, None, None]
+    assert float(losses.mask_penalty(masks)) == pytest.approx(0.5)

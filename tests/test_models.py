@@ -13,7 +13,7 @@ G_LAYERS = (
     + [(f"res{i}", (32, 32, 256)) for i in range(6)]
     + [("up0_conv", (64, 64, 128)), ("up0_norm", (64, 64, 128)), ("up0_relu", (64, 64, 128)),
        ("up1_conv", (128, 128, 64)), ("up1_norm", (128, 128, 64)), ("up1_relu", (128, 128, 64)),
-       ("out_conv", (128, 128, 3)), ("out_tanh", (128, 128, 3))])
+       ("out_conv", (128, 128, 3))])
 D_LAYERS = [(f"down{i}_{kind}", (128 // 2 ** (i + 1),) * 2 + (64 * 2**i,))
             for i in range(6) for kind in ("conv", "lrelu")]
 
@@ -103,3 +103,52 @@ def test_models_round_trip_through_keras_files(tmp_path):
         assert loaded.get_config() == model.get_config()
         for a, b in zip(tf.nest.flatten(model(args)), tf.nest.flatten(loaded(args))):
             np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("upsample", ["nearest", "bilinear"])
+def test_resize_decoder_replaces_each_transposed_convolution(upsample):
+    g = Generator(conv_dim=8, c_dim=2, repeat_num=1, upsample=upsample)
+    g.build(((None, 16, 16, 3), (None, 2)))
+    up = [(type(layer).__name__, layer.name) for layer in g.blocks if layer.name.startswith("up")]
+    assert up == [("UpSampling2D", "up0_resize"), ("Conv2D", "up0_conv"),
+                  ("GroupNormalization", "up0_norm"), ("ReLU", "up0_relu"),
+                  ("UpSampling2D", "up1_resize"), ("Conv2D", "up1_conv"),
+                  ("GroupNormalization", "up1_norm"), ("ReLU", "up1_relu")]
+    assert all(layer.interpolation == upsample for layer in g.blocks
+               if isinstance(layer, keras.layers.UpSampling2D))
+    # 3x3 kernels in place of 4x4: 32->16 and 16->8 channels.
+    transposed = Generator(conv_dim=8, c_dim=2, repeat_num=1)
+    transposed.build(((None, 16, 16, 3), (None, 2)))
+    assert transposed.count_params() - g.count_params() == (16 - 9) * (32 * 16 + 16 * 8)
+    assert g([tf.zeros((2, 16, 16, 3)), tf.zeros((2, 2))]).shape == (2, 16, 16, 3)
+
+
+def test_attention_output_blends_colour_and_input_by_the_mask():
+    g = Generator(conv_dim=8, c_dim=2, repeat_num=1, attention=True)
+    g.build(((None, 16, 16, 3), (None, 2)))
+    assert g.blocks[-1].filters == 4
+    x = tf.random.stateless_uniform((2, 16, 16, 3), (1, 2), -1, 1)
+    c = tf.constant([[1.0, 0.0], [0.0, 1.0]])
+    # A zero last kernel: colour tanh(0) = 0 and mask sigmoid(0) = 0.5 -> x / 2 exactly.
+    g.blocks[-1].kernel.assign(tf.zeros_like(g.blocks[-1].kernel))
+    out, mask = g([x, c], return_mask=True)
+    np.testing.assert_allclose(out, x / 2, atol=1e-7)
+    np.testing.assert_allclose(mask, 0.5 * np.ones((2, 16, 16, 1)))
+    # Otherwise: out = m * tanh(colour logits) + (1 - m) * x, from the same last layer.
+    g.blocks[-1].kernel.assign(0.05 * tf.random.stateless_normal(g.blocks[-1].kernel.shape,
+                                                                 (3, 4)))
+    out, mask = g([x, c], return_mask=True)
+    h = tf.concat([x, tf.broadcast_to(c[:, None, None, :], (2, 16, 16, 2))], axis=-1)
+    for block in g.blocks:
+        h = block(h)
+    np.testing.assert_allclose(mask, tf.sigmoid(h[..., 3:]), atol=1e-6)
+    np.testing.assert_allclose(out, mask * tf.tanh(h[..., :3]) + (1 - mask) * x, atol=1e-6)
+    np.testing.assert_allclose(g([x, c]), out)
+
+
+def test_generator_options_round_trip_through_its_config():
+    g = Generator(conv_dim=8, c_dim=2, repeat_num=1, upsample="bilinear", attention=True)
+    clone = Generator.from_config(g.get_config())
+    assert (clone.upsample, clone.attention) == ("bilinear", True)
+    with pytest.raises(ValueError, match="upsample='cubic'"):
+        Generator(upsample="cubic")

@@ -45,7 +45,8 @@ def portable_generator(generator: Generator, layout: LabelLayout, image_size: in
     """A PortableGenerator carrying ``generator``'s weights."""
     portable = PortableGenerator(image_size, layout.to_json(), crop_size,
                                  conv_dim=generator.conv_dim, c_dim=generator.c_dim,
-                                 repeat_num=generator.repeat_num, name="generator")
+                                 repeat_num=generator.repeat_num, upsample=generator.upsample,
+                                 attention=generator.attention, name="generator")
     portable.build(((None, image_size, image_size, 3), (None, generator.c_dim)))
     portable.set_weights(generator.get_weights())
     return portable

@@ -7,10 +7,17 @@ import tensorflow as tf
 
 from stargan_keras.labels import LabelLayout
 from stargan_keras.models import Discriminator, Generator
-from stargan_keras.training import losses
+from stargan_keras.training import augment, losses
 
-D_METRICS = ("D/loss_real", "D/loss_fake", "D/loss_cls", "D/loss_gp")
-G_METRICS = ("G/loss_fake", "G/loss_rec", "G/loss_cls")
+
+def metric_names(adv_loss: str = "wgan-gp", attention_penalty: bool = False
+                 ) -> tuple[str, ...]:
+    """The loss terms a train_step logs: the official seven, with R1 in place of the
+    gradient penalty for ``adv_loss="r1"`` and the mask regulariser when it counts."""
+    names = ("D/loss_real", "D/loss_fake", "D/loss_cls",
+             "D/loss_r1" if adv_loss == "r1" else "D/loss_gp",
+             "G/loss_fake", "G/loss_rec", "G/loss_cls")
+    return names + (("G/loss_mask",) if attention_penalty else ())
 
 
 class StarGAN(keras.Model):
@@ -28,16 +35,35 @@ class StarGAN(keras.Model):
     iteration-major then label set. All randomness lives in the batch, so a step is a
     pure function of the weights and the batch.
 
+    The defaults are the paper's objectives. The fast recipe's options (docs/recipes.md):
+
+    * ``adv_loss="r1"``: the non-saturating GAN loss with the R1 penalty
+      (gamma / 2) E[||grad D_src(x_real)||^2] (Mescheder et al. 2018; StarGAN v2) instead
+      of WGAN-GP; it needs no interpolates, so the batch's ``alpha`` is unused.
+    * ``lambda_mask``: with an attention-mask G, the regulariser E[1 - mask] on the fake
+      and the reconstruction, which keeps the mask from settling on "change nothing"
+      (GANimation's mask loss, in this mask's convention).
+    * ``ema_decay``: a moving average of G's weights, updated after each G update, for
+      samples, evaluation, translation and export (StarGAN v2 uses 0.999).
+    * ``augment``: DiffAugment on every image D sees, real and fake (``augment.py``).
+
     Args:
         generator, discriminator: the networks.
         layout: the label layout (label sets and mask vector).
         lambda_cls, lambda_rec, lambda_gp: loss weights.
         n_critic: D updates per G update.
+        adv_loss: "wgan-gp" (official) or "r1".
+        lambda_r1: the R1 weight gamma.
+        lambda_mask: weight of the mask regulariser (0: none).
+        ema_decay: decay of the moving average of G's weights (0: none).
+        augment: DiffAugment policy, names from ``augment.AUGMENTATIONS``.
     """
 
     def __init__(self, generator: Generator, discriminator: Discriminator, layout: LabelLayout,
                  lambda_cls: float = 1.0, lambda_rec: float = 10.0, lambda_gp: float = 10.0,
-                 n_critic: int = 5, **kwargs):
+                 n_critic: int = 5, adv_loss: str = "wgan-gp", lambda_r1: float = 1.0,
+                 lambda_mask: float = 0.0, ema_decay: float = 0.0,
+                 augment: tuple[str, ...] = (), **kwargs):
         super().__init__(**kwargs)
         if generator.c_dim != layout.width:
             raise ValueError(f"generator c_dim {generator.c_dim} != label width {layout.width}")
@@ -47,6 +73,11 @@ class StarGAN(keras.Model):
         self.generator, self.discriminator, self.layout = generator, discriminator, layout
         self.lambda_cls, self.lambda_rec, self.lambda_gp = lambda_cls, lambda_rec, lambda_gp
         self.n_critic = n_critic
+        self.adv_loss, self.lambda_r1, self.lambda_mask = adv_loss, lambda_r1, lambda_mask
+        self.ema_decay, self.augment_policy = ema_decay, tuple(augment)
+        self.metric_names = metric_names(adv_loss, generator.attention and lambda_mask > 0)
+        self.ema_weights: dict[str, keras.Variable] = {}
+        self._averaged_generator: Generator | None = None
 
     def compile(self, g_optimizer: keras.optimizers.Optimizer,
                 d_optimizer: keras.optimizers.Optimizer, **kwargs):
@@ -62,7 +93,27 @@ class StarGAN(keras.Model):
             self.discriminator.build((None, image_size, image_size, 3))
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
+        if self.ema_decay and not self.ema_weights:
+            # Updated in each replica from identical G weights: the first replica's
+            # assignment is every replica's.
+            self.ema_weights = {
+                _key(w): keras.Variable(w.numpy(), trainable=False, name=f"ema_{w.name}",
+                                        aggregation="only_first_replica")
+                for w in self.generator.weights}
         self.built = True
+
+    def averaged_generator(self) -> Generator:
+        """G for samples and evaluation: a copy holding the moving average of G's weights
+        when one is kept, else G itself."""
+        if not self.ema_weights:
+            return self.generator
+        if self._averaged_generator is None:
+            self._averaged_generator = Generator.from_config(self.generator.get_config())
+            size = self.discriminator.image_size
+            self._averaged_generator.build(((None, size, size, 3), (None, self.layout.width)))
+        for weight in self._averaged_generator.weights:
+            weight.assign(self.ema_weights[_key(weight)])
+        return self._averaged_generator
 
     @property
     def iteration(self) -> tf.Tensor:
@@ -90,6 +141,8 @@ class StarGAN(keras.Model):
                       for s in range(sets)]
         g_logs = [self.g_update(images[-1, s], labels[-1, s], targets[-1, s])
                   for s in range(sets)]
+        if self.ema_weights:
+            self.update_average()
         logs = {}
         for name_logs in d_logs + g_logs:
             for name, value in name_logs.items():
@@ -110,27 +163,55 @@ class StarGAN(keras.Model):
             return optimizer.dynamic_scale
         return None
 
+    def update_average(self) -> None:
+        """EMA of G's weights. The decay ramps up as min(decay, (1 + t) / (10 + t)) over
+        the first G updates t (tf.train.ExponentialMovingAverage's num_updates), so that
+        the random initial weights do not linger in a short run's average."""
+        t = tf.cast(self.g_optimizer.iterations, tf.float32)
+        decay = tf.minimum(self.ema_decay, (1.0 + t) / (10.0 + t))
+        for weight in self.generator.weights:
+            average = self.ema_weights[_key(weight)]
+            average.assign(decay * average + (1.0 - decay) * weight)
+
+    def _seen_by_d(self, images: tf.Tensor, optimizer, salt: int) -> tf.Tensor:
+        """``images`` as D sees them: augmented when a DiffAugment policy is set, with
+        draws that are a pure function of the update count (so resume repeats them)."""
+        if not self.augment_policy:
+            return images
+        replica = tf.distribute.get_replica_context()
+        replica_id = replica.replica_id_in_sync_group if replica is not None else 0
+        seed = tf.stack([tf.cast(optimizer.iterations, tf.int32) * 2 + salt,
+                         tf.cast(replica_id, tf.int32)])
+        return augment.augment(images, self.augment_policy, seed)
+
     def d_update(self, x_real, c_org, c_trg, alpha):
         """One D update on one slice; returns its loss terms."""
         x_fake = tf.stop_gradient(self.generator([x_real, c_trg], training=True))
-        alpha = tf.reshape(alpha, (-1, 1, 1, 1))
-        x_hat = alpha * x_real + (1.0 - alpha) * x_fake
         weights = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
+            # Real and fake share one augmentation call, so each gets its own draws.
+            seen = self._seen_by_d(tf.concat([x_real, x_fake], 0), self.d_optimizer, 0)
+            seen_real = seen[:tf.shape(x_real)[0]]
             # D has no batch-dependent layers, so one call on real and fake images
             # together equals two calls, with half the per-layer overhead.
-            src, cls = self.discriminator(tf.concat([x_real, x_fake], 0), training=True)
+            src, cls = self.discriminator(seen, training=True)
             src_real, src_fake = tf.split(src, 2)
             cls_real = cls[:tf.shape(x_real)[0]]
-            x_hat_grad = self.penalty_gradient(x_hat)
-            logs = {
-                "D/loss_real": losses.adversarial_real(src_real),
-                "D/loss_fake": losses.adversarial_fake(src_fake),
-                "D/loss_cls": losses.classification_loss(self.layout, cls_real, c_org),
-                "D/loss_gp": losses.gradient_penalty(x_hat_grad),
-            }
+            logs = {"D/loss_cls": losses.classification_loss(self.layout, cls_real, c_org)}
+            if self.adv_loss == "r1":
+                logs["D/loss_real"] = losses.nonsaturating_real(src_real)
+                logs["D/loss_fake"] = losses.nonsaturating_fake(src_fake)
+                logs["D/loss_r1"] = losses.r1_penalty(self.penalty_gradient(seen_real))
+                penalty = self.lambda_r1 * logs["D/loss_r1"]
+            else:
+                alpha = tf.reshape(alpha, (-1, 1, 1, 1))
+                x_hat = alpha * seen_real + (1.0 - alpha) * seen[tf.shape(x_real)[0]:]
+                logs["D/loss_real"] = losses.adversarial_real(src_real)
+                logs["D/loss_fake"] = losses.adversarial_fake(src_fake)
+                logs["D/loss_gp"] = losses.gradient_penalty(self.penalty_gradient(x_hat))
+                penalty = self.lambda_gp * logs["D/loss_gp"]
             total = (logs["D/loss_real"] + logs["D/loss_fake"]
-                     + self.lambda_cls * logs["D/loss_cls"] + self.lambda_gp * logs["D/loss_gp"])
+                     + self.lambda_cls * logs["D/loss_cls"] + penalty)
             scaled = self._scaled(total, self.d_optimizer)
         grads = tape.gradient(scaled, weights)
         self.d_optimizer.apply_gradients(zip(grads, weights))
@@ -157,17 +238,29 @@ class StarGAN(keras.Model):
         """One G update on one slice; returns its loss terms."""
         weights = self.generator.trainable_variables
         with tf.GradientTape() as tape:
-            x_fake = self.generator([x_real, c_trg], training=True)
-            src_fake, cls_fake = self.discriminator(x_fake, training=True)
-            x_rec = self.generator([x_fake, c_org], training=True)
+            x_fake, mask_fake = self.generator([x_real, c_trg], training=True, return_mask=True)
+            seen = self._seen_by_d(x_fake, self.g_optimizer, 1)
+            src_fake, cls_fake = self.discriminator(seen, training=True)
+            x_rec, mask_rec = self.generator([x_fake, c_org], training=True, return_mask=True)
+            adversarial = (losses.nonsaturating_generator if self.adv_loss == "r1"
+                           else losses.generator_adversarial)
             logs = {
-                "G/loss_fake": losses.generator_adversarial(src_fake),
+                "G/loss_fake": adversarial(src_fake),
                 "G/loss_rec": losses.reconstruction(x_real, x_rec),
                 "G/loss_cls": losses.classification_loss(self.layout, cls_fake, c_trg),
             }
             total = (logs["G/loss_fake"] + self.lambda_rec * logs["G/loss_rec"]
                      + self.lambda_cls * logs["G/loss_cls"])
+            if "G/loss_mask" in self.metric_names:
+                logs["G/loss_mask"] = losses.mask_penalty(tf.concat([mask_fake, mask_rec], 0))
+                total += self.lambda_mask * logs["G/loss_mask"]
             scaled = self._scaled(total, self.g_optimizer)
         grads = tape.gradient(scaled, weights)
         self.g_optimizer.apply_gradients(zip(grads, weights))
         return logs
+
+
+def _key(weight) -> str:
+    """A weight's path within G ("generator/res0/conv1/kernel" -> "res0/conv1/kernel"):
+    the same key for G, its moving average and its checkpoint entries."""
+    return weight.path.split("/", 1)[1]

@@ -40,7 +40,9 @@ def build_model(config: TrainConfig, layout: LabelLayout) -> StarGAN:
     with compute_precision(config.mixed_precision):
         generator, discriminator = build_networks(config.model_shape(), layout)
     model = StarGAN(generator, discriminator, layout, config.lambda_cls, config.lambda_rec,
-                    config.lambda_gp, config.n_critic)
+                    config.lambda_gp, config.n_critic, adv_loss=config.adv_loss,
+                    lambda_r1=config.lambda_r1, lambda_mask=config.lambda_mask,
+                    ema_decay=config.g_ema_decay, augment=config.diff_augment)
     sets = len(layout.label_sets)
     d_schedule = LinearDecay(config.d_lr, config.num_iters, config.num_iters_decay,
                              updates_per_iter=sets)
@@ -96,9 +98,11 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
 def _train_loop(config: TrainConfig, strategy: tf.distribute.Strategy, model: StarGAN,
                 sources: list, run: RunDirectory, chief: bool, terminate) -> None:
     layout = model.layout
+    averaged = {"generator_ema": model.ema_weights} if model.ema_weights else {}
     checkpoints = Checkpoints(run, config.keep_checkpoints, generator=model.generator,
                               discriminator=model.discriminator,
-                              g_optimizer=model.g_optimizer, d_optimizer=model.d_optimizer)
+                              g_optimizer=model.g_optimizer, d_optimizer=model.d_optimizer,
+                              **averaged)
     iteration = checkpoints.restore(config.resume_iters)
     if iteration % config.n_critic:
         raise ValueError(f"checkpoint iteration {iteration} is not a multiple of n_critic "
@@ -147,7 +151,7 @@ def _train_loop(config: TrainConfig, strategy: tf.distribute.Strategy, model: St
         if monitor and iteration % config.sample_step == 0:
             monitor.sample(iteration)
         if evaluator:
-            evaluator.maybe_evaluate(iteration, model.generator)
+            evaluator.maybe_evaluate(iteration, model.averaged_generator())
         if (iteration % config.model_save_step == 0 or iteration == config.num_iters
                 or terminate.is_set()):
             checkpoints.save(iteration, chief)

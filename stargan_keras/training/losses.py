@@ -33,6 +33,38 @@ def gradient_penalty(gradients: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.square(norms - 1.0))
 
 
+def nonsaturating_real(src_real: tf.Tensor) -> tf.Tensor:
+    """D's non-saturating term on real images: E[softplus(-D_src(x))] = -E[log sigmoid]."""
+    return tf.reduce_mean(tf.nn.softplus(-src_real))
+
+
+def nonsaturating_fake(src_fake: tf.Tensor) -> tf.Tensor:
+    """D's non-saturating term on fakes: E[softplus(D_src(G(x, c)))]."""
+    return tf.reduce_mean(tf.nn.softplus(src_fake))
+
+
+def nonsaturating_generator(src_fake: tf.Tensor) -> tf.Tensor:
+    """G's non-saturating term: E[softplus(-D_src(G(x, c)))]."""
+    return tf.reduce_mean(tf.nn.softplus(-src_fake))
+
+
+def r1_penalty(gradients: tf.Tensor) -> tf.Tensor:
+    """R1 (Mescheder et al. 2018): 0.5 E[||grad_x D_src(x)||^2] on real images, as
+    StarGAN v2 computes it (the 0.5 is gamma / 2 with gamma carried by the weight)."""
+    flat = tf.reshape(gradients, (tf.shape(gradients)[0], -1))
+    return 0.5 * tf.reduce_mean(tf.reduce_sum(tf.square(flat), axis=1))
+
+
+def mask_penalty(masks: tf.Tensor) -> tf.Tensor:
+    """E[1 - m] of attention masks m (1: take G's colour; 0: keep the input).
+
+    GANimation regularises its mask away from "keep everything", the solution that
+    satisfies the reconstruction loss for free; this is that term for a mask whose 1
+    means change.
+    """
+    return tf.reduce_mean(1.0 - masks)
+
+
 def multi_label_classification(logits: tf.Tensor, targets: tf.Tensor,
                                weights: tf.Tensor | None = None) -> tf.Tensor:
     """Binary cross-entropy summed over attributes, averaged over the batch.

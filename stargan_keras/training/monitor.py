@@ -15,7 +15,7 @@ from stargan_keras import image_grid as images
 from stargan_keras.evaluation import sweep as evaluation
 from stargan_keras.labels import LabelLayout, grid_targets
 from stargan_keras.run_dir import RunDirectory
-from stargan_keras.training.engine import D_METRICS, G_METRICS, StarGAN
+from stargan_keras.training.engine import StarGAN
 
 EVAL_FILE = "translation_error.json"
 
@@ -39,7 +39,7 @@ class TrainingMonitor:
         self.samples, self.held_out, self.sources = samples, held_out, sources
         self.images_per_cycle = images_per_cycle
         self.writer = tf.summary.create_file_writer(run.logs)
-        names = list(D_METRICS + G_METRICS) + ["images/s"]
+        names = list(model.metric_names) + ["images/s"]
         # A live bar on a terminal; one log line per log_step in files and CI logs.
         self.progbar = (keras.utils.Progbar(num_iters, stateful_metrics=names)
                         if sys.stdout.isatty() else None)
@@ -74,8 +74,9 @@ class TrainingMonitor:
     def sample(self, iteration: int) -> str:
         """Write the sample grid: rows are the fixed images, columns input then targets."""
         sample_images, sample_labels = self.samples
+        generator = self.model.averaged_generator()
         columns = [sample_images] + [
-            evaluation.translate(self.model.generator, sample_images, targets)
+            evaluation.translate(generator, sample_images, targets)
             for _, targets in grid_targets(self.model.layout, sample_labels)]
         picture = images.to_uint8(images.grid(columns))
         path = os.path.join(self.run.samples, f"{iteration:06d}-images.png")
@@ -89,7 +90,7 @@ class TrainingMonitor:
 
     def evaluate(self, iteration: int) -> dict:
         """Held-out translation error against rendered truth; also written to JSON."""
-        result = evaluation.ground_truth_error(self.model.generator, self.sources,
+        result = evaluation.ground_truth_error(self.model.averaged_generator(), self.sources,
                                               self.model.layout, self.held_out)
         result["iteration"] = iteration
         with self.writer.as_default(step=iteration):
