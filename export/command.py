@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from absl import app, flags
+from absl import flags
 
+from stargan_keras.cli import check_no_arguments
 from stargan_keras.inference.translator import Translator
 
 
@@ -16,6 +17,5 @@ def define_run_flags() -> None:
 
 def run_translator(argv: list[str]) -> Translator:
     """The run the flags name, loaded; stray arguments are a usage error."""
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    check_no_arguments(argv)
     return Translator.from_run_dir(flags.FLAGS.run_dir, flags.FLAGS.iteration)

@@ -14,6 +14,7 @@ from absl import app, flags, logging
 
 from export.command import define_run_flags, run_translator
 from stargan_keras.cli import user_errors
+from stargan_keras.errors import UserError
 from stargan_keras.inference.portable import portable_generator
 from stargan_keras.inference.translator import Translator
 
@@ -21,7 +22,7 @@ from stargan_keras.inference.translator import Translator
 def export_keras_file(translator: Translator, path: str) -> str:
     """Write G with its image size, labels and crop to ``path`` (a .keras file)."""
     if not path.endswith(".keras"):
-        raise ValueError(f"--output={path}: a Keras model file must end in .keras")
+        raise UserError(f"--output={path}: a Keras model file must end in .keras")
     model = portable_generator(translator.generator, translator.layout, translator.image_size,
                                translator.crop_size)
     directory = os.path.dirname(path)

@@ -132,12 +132,17 @@ class ServingModule(tf.Module):
                 "crop_size": tf.constant(self._crop or 0, tf.int32)}
 
 
+def versions(base_dir: str) -> list[int]:
+    """The numbered version folders in ``base_dir`` (as TF Serving reads them), ascending;
+    none if the folder does not exist."""
+    if not os.path.isdir(base_dir):
+        return []
+    return sorted(int(name) for name in os.listdir(base_dir) if name.isdigit())
+
+
 def next_version(base_dir: str) -> int:
     """One more than the highest numbered version in ``base_dir`` (1 if none)."""
-    if not os.path.isdir(base_dir):
-        return 1
-    versions = [int(name) for name in os.listdir(base_dir) if name.isdigit()]
-    return max(versions, default=0) + 1
+    return max(versions(base_dir), default=0) + 1
 
 
 def export_saved_model(translator: Translator, base_dir: str) -> str:

@@ -27,6 +27,7 @@ from ai_edge_litert import schema_py_generated as schema
 from export.command import define_run_flags, run_translator
 from export.saved_model import export_metadata
 from stargan_keras.cli import user_errors
+from stargan_keras.errors import UserError
 from stargan_keras.inference.translator import Translator
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
@@ -60,8 +61,8 @@ def calibration_data(run_dir: str, translator: Translator, steps: int, batch: in
     try:
         sources = make_sources(config)
     except (ValueError, FileNotFoundError) as error:
-        raise ValueError(f"int8 calibration needs the run's training data ({config.dataset}): "
-                         f"{error}") from None
+        raise UserError(f"int8 calibration needs the run's training data ({config.dataset}): "
+                        f"{error}") from None
     per_source = -(-steps * batch // len(sources))
     images, labels = [], []
     for i, source in enumerate(sources):
@@ -82,7 +83,7 @@ def convert(translator: Translator, quantize: str = "none", batch: int = 1,
             representative_dataset=None) -> bytes:
     """G as a .tflite flatbuffer with the "stargan" metadata."""
     if quantize not in QUANTIZATIONS:
-        raise ValueError(f"--quantize={quantize!r}: expected one of {', '.join(QUANTIZATIONS)}")
+        raise UserError(f"--quantize={quantize!r}: expected one of {', '.join(QUANTIZATIONS)}")
     if quantize == "int8" and representative_dataset is None:
         raise ValueError("int8 quantization needs a representative dataset")
     function, module = generator_function(translator, batch)

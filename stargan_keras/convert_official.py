@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from absl import app, flags
 
-from stargan_keras.cli import user_errors
+from stargan_keras.cli import check_no_arguments, user_errors
 from stargan_keras.config import TrainConfig
 
 FLAGS = flags.FLAGS
@@ -42,11 +42,10 @@ flags.mark_flags_as_required(["generator", "run_dir"])
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    check_no_arguments(argv)
     from stargan_keras.official.weights import convert  # imports TensorFlow: after flags
 
-    with user_errors(ImportError):
+    with user_errors():
         path = convert(FLAGS.generator, FLAGS.run_dir, FLAGS.discriminator,
                        image_size=FLAGS.image_size, selected_attrs=FLAGS.selected_attrs,
                        c_dim=FLAGS.c_dim, g_conv_dim=FLAGS.g_conv_dim,

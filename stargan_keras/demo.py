@@ -13,27 +13,32 @@ import os
 
 from absl import app, flags, logging
 
-from stargan_keras.cli import user_errors
+from stargan_keras.cli import check_no_arguments, user_errors
+from stargan_keras.errors import UserError
+from stargan_keras.runtime import use_onednn
 
 FLAGS = flags.FLAGS
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    check_no_arguments(argv)
     if (FLAGS.run_dir is None) == (FLAGS.model_file is None):
         raise app.UsageError("give exactly one of --run_dir and --model_file")
     if FLAGS.max_megabytes <= 0:
         raise app.UsageError(f"--max_megabytes={FLAGS.max_megabytes}: must be more than 0")
+    use_onednn(False)  # one photo at a time (see translate); before TensorFlow is imported
     from stargan_keras.demo_server import DemoServer  # imports TensorFlow: after the flags
     from stargan_keras.inference.translator import Translator
 
-    with user_errors(OSError):
+    with user_errors():
         translator = (Translator.from_run_dir(FLAGS.run_dir, FLAGS.iteration) if FLAGS.run_dir
                       else Translator.from_keras_file(FLAGS.model_file))
         title = f"StarGAN: {os.path.basename(os.path.normpath(FLAGS.run_dir or FLAGS.model_file))}"
-        server = DemoServer(translator, FLAGS.host, FLAGS.port, title,
-                            int(FLAGS.max_megabytes * 1024 * 1024))
+        try:
+            server = DemoServer(translator, FLAGS.host, FLAGS.port, title,
+                                int(FLAGS.max_megabytes * 1024 * 1024))
+        except OSError as error:  # the port is taken, or the address is not this machine's
+            raise UserError(f"cannot listen on {FLAGS.host}:{FLAGS.port}: {error}") from error
     logging.info("Serving %s on %s (Ctrl-C stops)", title, server.url)
     print(f"Open {server.url} in a browser (Ctrl-C stops).", flush=True)
     try:

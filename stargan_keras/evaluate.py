@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from absl import app, flags
 
-from stargan_keras.cli import user_errors
+from stargan_keras.cli import check_no_arguments, user_errors
 from stargan_keras.data_flags import data_overrides, define_data_flags
+from stargan_keras.runtime import onednn_helps, use_onednn
 
 FLAGS = flags.FLAGS
 
@@ -30,8 +31,8 @@ flags.DEFINE_integer("batch_size", 64, "Images per generator call.")
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    check_no_arguments(argv)
+    use_onednn(onednn_helps(FLAGS.batch_size))  # before TensorFlow is imported
     from stargan_keras.evaluation.evaluate_run import evaluate  # imports TensorFlow
     from stargan_keras.evaluation.report import write_report
 

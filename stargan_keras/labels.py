@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
+from stargan_keras.errors import UserError
+
 # CelebA's hair colours are mutually exclusive: choosing one clears the others.
 CELEBA_HAIR_COLOURS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair")
 
@@ -34,7 +36,7 @@ class LabelSet:
 
     def index(self, label: str) -> int:
         if label not in self.names:
-            raise ValueError(
+            raise UserError(
                 f"unknown label {label!r} for {self.name}; valid labels: {', '.join(self.names)}")
         return self.names.index(label)
 
@@ -55,10 +57,10 @@ def select_attributes(all_names: Sequence[str], selected: Sequence[str], source:
     """Column indices of ``selected`` within ``all_names``; unknown names fail with the list."""
     unknown = [s for s in selected if s not in all_names]
     if unknown:
-        raise ValueError(f"unknown attribute(s) {', '.join(unknown)} in {source}; "
-                         f"valid names: {', '.join(all_names)}")
+        raise UserError(f"unknown attribute(s) {', '.join(unknown)} in {source}; "
+                        f"valid names: {', '.join(all_names)}")
     if len(set(selected)) != len(selected):
-        raise ValueError(f"selected_attrs lists a name twice: {', '.join(selected)}")
+        raise UserError(f"selected_attrs lists a name twice: {', '.join(selected)}")
     return [list(all_names).index(s) for s in selected]
 
 

@@ -1,4 +1,9 @@
-"""Keep freed memory in the process: glibc's defaults cost a StarGAN step its page faults.
+"""Process-wide settings, chosen by the program that runs (an entry point or your own),
+never by importing the library.
+
+``use_onednn`` picks TensorFlow's oneDNN kernels (or its own) for the whole process; it
+must run before TensorFlow is imported. ``keep_freed_memory`` keeps freed memory in the
+process: glibc's defaults cost a StarGAN step its page faults.
 
 glibc serves blocks of more than its mmap threshold (up to 32 MiB) with fresh ``mmap``
 calls and returns them to the system on ``free``, and trims the heap's free top beyond
@@ -13,8 +18,44 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
+import sys
 
 from absl import logging
+
+ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
+# G's inference on an AVX2 CPU (AMD EPYC, 128 px, tools.benchmark): oneDNN is faster at
+# batch 16 (155-161 against 179-196 ms per image) and 2.1-2.7x slower at batch 1, where it
+# runs convolutions through a slower kernel. Between the two nothing was measured.
+ONEDNN_MIN_INFERENCE_BATCH = 16
+
+
+def onednn_helps(batch: int) -> bool:
+    """Whether oneDNN was measured faster for G's inference at this batch size."""
+    return batch >= ONEDNN_MIN_INFERENCE_BATCH
+
+
+def use_onednn(enable: bool) -> bool:
+    """Ask TensorFlow for its oneDNN kernels (or its own) in this process; returns whether
+    oneDNN is asked for in the end.
+
+    TensorFlow reads ``TF_ENABLE_ONEDNN_OPTS`` once, at its import, and on its own turns
+    oneDNN on only on CPUs with AVX-512 VNNI/BF16 or AMX. Measured on an AVX2 CPU (AMD
+    EPYC): training's D update is 5x faster with oneDNN, G's inference at batch 1 is
+    2.1-2.7x slower (``onednn_helps``). The entry points call this after parsing their
+    flags and before importing TensorFlow: training, the evaluation classifier, evaluate
+    (batch 64) and tools.benchmark with ``True``; translate and the demo page (one photo
+    at a time) with ``False``.
+
+    A value already in the environment (the user's own choice) wins and is left as it is.
+    Called after TensorFlow was imported, the setting no longer takes effect: a warning
+    says so.
+    """
+    value = os.environ.setdefault(ONEDNN_VARIABLE, "1" if enable else "0")
+    if "tensorflow" in sys.modules:
+        logging.warning("%s=%s is set after TensorFlow was imported; it takes effect only "
+                        "in processes started from here", ONEDNN_VARIABLE, value)
+    return value.strip().lower() in ("1", "true")
 
 # From glibc's malloc.h.
 M_TRIM_THRESHOLD = -1

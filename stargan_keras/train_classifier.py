@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from absl import app, flags
 
-from stargan_keras.cli import user_errors
+from stargan_keras.cli import check_no_arguments, user_errors
 from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
 from stargan_keras.data_flags import data_overrides, define_data_flags
+from stargan_keras.runtime import use_onednn
 
 FLAGS = flags.FLAGS
 
@@ -32,8 +33,8 @@ flags.DEFINE_integer("seed", 0, "Seed of the data and of the initial weights.")
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    check_no_arguments(argv)
+    use_onednn(True)  # training, as stargan_keras.train; before TensorFlow is imported
     from stargan_keras.data import make_sources
     from stargan_keras.evaluation.classifier_training import train_and_save  # imports TensorFlow
 

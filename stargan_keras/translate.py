@@ -17,8 +17,9 @@ import sys
 
 from absl import app, flags, logging
 
-from stargan_keras.cli import user_errors
-from stargan_keras.runtime import keep_freed_memory
+from stargan_keras.cli import check_no_arguments, user_errors
+from stargan_keras.errors import MissingFileError
+from stargan_keras.runtime import keep_freed_memory, onednn_helps, use_onednn
 
 FLAGS = flags.FLAGS
 
@@ -31,7 +32,7 @@ def list_inputs(path: str) -> list[str]:
     if os.path.isfile(path):
         return [path]
     if not os.path.isdir(path):
-        raise FileNotFoundError(f"--input={path}: no such file or folder")
+        raise MissingFileError(f"--input={path}: no such file or folder")
     return [os.path.join(path, name) for name in sorted(os.listdir(path))
             if not name.startswith(".") and os.path.isfile(os.path.join(path, name))]
 
@@ -107,10 +108,12 @@ def translate_files(translator, paths: list[str], output: str, attrs: list[str],
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    check_no_arguments(argv)
     if (FLAGS.run_dir is None) == (FLAGS.model_file is None):
         raise app.UsageError("give exactly one of --run_dir and --model_file")
+    # One photo at a time, its targets in one batch: a handful of images, where TensorFlow's
+    # own kernels are the faster ones. Before TensorFlow is imported.
+    use_onednn(onednn_helps(batch=max(len(FLAGS.attrs), 1)))
     if keep_freed_memory():  # before the big allocations start
         logging.info("malloc: keeping freed memory for the next image (no mmap, no trim)")
     from stargan_keras.inference.translator import (

@@ -83,7 +83,8 @@ def test_benchmark_prints_every_figure(tmp_path, exports):
     environment = result["environment"]
     assert environment["tensorflow"] == tf.__version__
     assert environment["malloc_keep_freed_memory"] is True
-    # The package turns TensorFlow's oneDNN kernels on (5x faster D updates measured).
+    # Started without TF_ENABLE_ONEDNN_OPTS, the benchmark asks for oneDNN as training does
+    # (runtime.use_onednn(True)), and TensorFlow reports its kernels on.
     assert environment["onednn_enabled"] is True
     assert environment["env"]["TF_ENABLE_ONEDNN_OPTS"] == "1"
     for load in (result["host_load"], train["d_step"]["host_load"]):
@@ -114,8 +115,12 @@ def test_timed_reports_the_median_and_host_load():
             pass
 
     result = benchmark.timed(busy, warmup=1, repeats=3)
-    assert 0.05 <= result["median_s"] < 1
+    # Each call burns 0.05 s of CPU, so it lasts at least that long; how much longer
+    # depends on the machine's load, so there is no upper bound.
+    assert 0.05 <= result["min_s"] <= result["median_s"] <= result["max_s"]
+    assert result["median_s"] == pytest.approx(sorted(result["all_s"])[1], abs=1e-4)
     assert len(result["all_s"]) == 3
+    # 0.15 s of own CPU time, counted in 10 ms clock ticks.
     assert result["host_load"]["own_cpu_s"] >= 0.1
 
 

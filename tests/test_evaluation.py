@@ -5,7 +5,7 @@ from oracles import SIZE, code_classifier, code_generator, identity_generator
 
 from stargan_keras.data.synthetic import MULTI_LABEL_NAMES, synthetic_sources
 from stargan_keras.evaluation.evaluate_run import classification_summary, reconstruction_summary
-from stargan_keras.evaluation.sweep import ground_truth_error, held_out_parts, sweep, truth_summary
+from stargan_keras.evaluation.sweep import held_out_parts, sweep, truth_summary
 from stargan_keras.labels import LabelLayout
 
 
@@ -70,8 +70,8 @@ def test_ground_truth_error_is_zero_for_a_perfect_generator():
 
     all_images = np.concatenate([p.images.numpy() for p in parts])
     all_scenes = {k: tf.concat([p.scenes[k] for p in parts], 0) for k in parts[0].scenes}
-    held_out = [(p.images, p.labels, p.scenes) for p in parts]
-    result = ground_truth_error(perfect, sources, layout, held_out)
+    result = truth_summary(sweep(perfect, layout, parts, truth_sources=sources,
+                                 reconstruction=False))
     assert result["l1"] == 0.0 and result["psnr"] == float("inf")
     assert result["ssim"] == pytest.approx(1.0, abs=1e-5)
     assert len(result["per_target"]) == 18

@@ -12,11 +12,11 @@ import tensorflow as tf
 from runs import photo
 
 from export.saved_model import METADATA_FILE, export_saved_model, label_names, next_version
-from export.serving.stand_in import ServingError, SessionModel
 from stargan_keras import Translator
 from stargan_keras.data.preprocess import center_crop_resize, decode_rgb
 from stargan_keras.image_grid import to_uint8
 from stargan_keras.labels import LabelLayout
+from tools.serving_stand_in import ServingError, SessionModel
 
 WIDTH = 5  # red, green, blue, square, large
 

@@ -22,10 +22,10 @@ from tensorflow_serving.apis import (
 
 from export.saved_model import export_saved_model
 from export.serving.client import ServingClientError, make_client, translate_remote
-from export.serving.stand_in import SessionModel, StandInServer
 from stargan_keras.data.preprocess import center_crop_resize, decode_rgb
 from stargan_keras.image_grid import to_uint8
 from stargan_keras.inference.translator import given_labels, target_labels
+from tools.serving_stand_in import SessionModel, StandInServer
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """The main job end to end: a few iterations from the command line, then a resume."""
 
 import glob
+import json
 import os
 from collections import defaultdict
 
@@ -42,7 +43,11 @@ def test_train_then_resume(tmp_path):
                  "G/loss_rec", "G/loss_cls"):
         assert sorted(steps[name]) == [5, 10, 15, 20], name
     assert sorted(steps["samples"]) == [10, 20]
-    assert sorted(steps["eval/l1"]) == [10, 20]
+    # Synthetic data without --eval_step: the truth is scored at every sample grid.
+    assert sorted(steps["eval/ground_truth_l1"]) == [10, 20]
+    assert "eval/reconstruction_l1" not in steps
+    truth = json.loads((run_dir / "translation_error.json").read_text())
+    assert truth["iteration"] == 20 and len(truth["per_target"]) == 5
 
 
 def test_invalid_flags_fail_clearly(tmp_path):

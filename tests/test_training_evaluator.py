@@ -1,3 +1,4 @@
+import json
 import os
 
 import pytest
@@ -42,8 +43,20 @@ def test_evaluates_every_eval_step_and_logs_to_tensorboard(tmp_path):
 def test_from_config(tmp_path):
     sources = synthetic_sources("synthetic", 16, 0, MULTI_LABEL_NAMES)
     layout = LabelLayout((sources[0].label_set,))
-    off = TrainConfig(**TINY)
-    assert TrainingEvaluator.from_config(off, layout, sources, str(tmp_path)) is None
+    # Synthetic data without --eval_step: the truth alone, at every sample grid.
+    truth_only = TrainingEvaluator.from_config(TrainConfig(**TINY), layout, sources,
+                                               str(tmp_path), str(tmp_path / "truth.json"))
+    assert truth_only.every == TINY["sample_step"] and not truth_only.reconstruction
+    values = truth_only.maybe_evaluate(TINY["sample_step"], code_generator)
+    assert set(values) == {"eval/ground_truth_l1", "eval/ground_truth_psnr",
+                           "eval/ground_truth_ssim"}
+    written = json.loads((tmp_path / "truth.json").read_text())
+    assert written["l1"] == values["eval/ground_truth_l1"]
+    assert written["iteration"] == TINY["sample_step"]
+    assert set(written["per_target"]) == {f"synthetic->{name}" for name in MULTI_LABEL_NAMES}
+    # Other data without --eval_step: nothing to score.
+    assert TrainingEvaluator.from_config(TrainConfig(**{**TINY, "dataset": "folder"}), layout,
+                                         sources, str(tmp_path)) is None
     on = TrainConfig(**{**TINY, "eval_step": 5})
     evaluator = TrainingEvaluator.from_config(on, layout, sources, str(tmp_path))
     assert evaluator.classifier is None and evaluator.truth_sources is sources

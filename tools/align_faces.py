@@ -18,7 +18,8 @@ import sys
 
 from absl import app, flags, logging
 
-from stargan_keras.cli import user_errors
+from stargan_keras.cli import check_no_arguments, user_errors
+from stargan_keras.errors import MissingFileError
 
 FLAGS = flags.FLAGS
 
@@ -28,7 +29,7 @@ def list_images(root: str) -> list[str]:
     from stargan_keras.data.image_files import IMAGE_EXTENSIONS
 
     if not os.path.isdir(root):
-        raise FileNotFoundError(f"--input={root}: no such folder")
+        raise MissingFileError(f"--input={root}: no such folder")
     found = []
     for folder, subfolders, names in os.walk(root):
         subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
@@ -88,14 +89,13 @@ def align_folder(detector, input_dir: str, output_dir: str, scale: int = 1) -> d
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    check_no_arguments(argv)
     if FLAGS.scale < 1:
         raise app.UsageError(f"--scale={FLAGS.scale}: must be 1 or more")
     if os.path.abspath(FLAGS.input) == os.path.abspath(FLAGS.output):
         raise app.UsageError(f"--output={FLAGS.output} is --input: the photos would be "
                              "overwritten")
-    with user_errors(ImportError):
+    with user_errors():
         from stargan_keras.inference.faces import FaceDetector
 
         detector = FaceDetector(FLAGS.min_confidence)

@@ -20,6 +20,9 @@ import time
 import numpy as np
 from absl import app, flags
 
+from stargan_keras.cli import check_no_arguments
+from stargan_keras.runtime import onednn_helps, use_onednn
+
 FLAGS = flags.FLAGS
 
 
@@ -119,12 +122,12 @@ VARIANTS = ["keras", "saved_model", "tflite_none", "tflite_float16", "tflite_dyn
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    check_no_arguments(argv)
     unknown = sorted(set(FLAGS.variants) - set(VARIANTS))
     if unknown:
         raise app.UsageError(f"--variants: unknown {', '.join(unknown)}; "
                              f"valid: {', '.join(VARIANTS)}")
+    use_onednn(onednn_helps(batch=1))  # one image per call, as the exports serve it
     print(json.dumps(benchmark(FLAGS.run_dir, FLAGS.variants, FLAGS.repeats,
                                FLAGS.calibration_steps, FLAGS.eval_images), indent=2))
 

@@ -29,15 +29,16 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from absl import app, flags, logging
 
+from stargan_keras.cli import check_no_arguments
 from stargan_keras.config import PRECISIONS, STRATEGIES, TrainConfig
-from stargan_keras.labels import LabelLayout
-from stargan_keras.runtime import keep_freed_memory
+from stargan_keras.runtime import keep_freed_memory, use_onednn
 
-# Defines --image_size, --batch_size, --images (and its own flags), shared with this tool.
-from tools import bench_input
+if TYPE_CHECKING:
+    from stargan_keras.labels import LabelLayout
 
 FLAGS = flags.FLAGS
 SECTIONS = ("train", "infer", "pipeline", "peak")
@@ -281,6 +282,7 @@ def tflite_latency(path: str) -> dict:
 def pipeline_figures(config: TrainConfig, sources, layout) -> dict:
     """Images/s of the synthetic loader and of the whole training pipeline."""
     from stargan_keras.data.pipeline import training_batches
+    from tools import bench_input
 
     loader = [bench_input.loader_rate(config) for _ in range(FLAGS.pipeline_repeats)]
     batches = iter(training_batches(sources, layout, config.batch_size, config.n_critic))
@@ -320,6 +322,7 @@ def run_benchmark() -> dict:
     import tensorflow as tf
 
     from stargan_keras.data import make_sources
+    from stargan_keras.labels import LabelLayout
     from stargan_keras.training.distribute import make_strategy
     from stargan_keras.training.loop import build_model
 
@@ -357,8 +360,7 @@ def run_benchmark() -> dict:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    check_no_arguments(argv)
     logging.set_verbosity(logging.WARNING)
     result = run_benchmark()
     text = json.dumps(result, indent=2)
@@ -373,4 +375,8 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    # Training's choice (the figures are training's); before anything imports TensorFlow.
+    use_onednn(True)
+    # Defines --image_size, --batch_size, --images (and its own flags), shared with this tool.
+    from tools import bench_input  # noqa: F401
     app.run(main)

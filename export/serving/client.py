@@ -17,7 +17,8 @@ import numpy as np
 from absl import app, flags
 
 from export.serving import rest_json
-from stargan_keras.cli import user_errors
+from stargan_keras.cli import check_no_arguments, user_errors
+from stargan_keras.errors import UserError
 
 PROTOCOLS = ("rest", "grpc")
 
@@ -92,7 +93,7 @@ def make_client(server: str, model: str = "stargan", protocol: str | None = None
     if protocol is None:
         protocol = "grpc" if server.rsplit(":", 1)[-1] == "8500" else "rest"
     if protocol not in PROTOCOLS:
-        raise ValueError(f"--protocol={protocol!r}: expected one of {', '.join(PROTOCOLS)}")
+        raise UserError(f"--protocol={protocol!r}: expected one of {', '.join(PROTOCOLS)}")
     return (GrpcClient if protocol == "grpc" else RestClient)(server, model)
 
 
@@ -131,8 +132,7 @@ FLAGS = flags.FLAGS
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    check_no_arguments(argv)
     with user_errors(OSError, ServingClientError):
         with open(FLAGS.image, "rb") as f:
             image_bytes = f.read()

@@ -12,6 +12,7 @@ from stargan_keras.data import synthetic
 from stargan_keras.data.celeba import TfdsCelebA, celeba_folder_source
 from stargan_keras.data.folder import folder_source
 from stargan_keras.data.rafd import rafd_source
+from stargan_keras.errors import UserError
 
 
 def make_sources(config: TrainConfig) -> list:
@@ -34,7 +35,7 @@ def make_sources(config: TrainConfig) -> list:
         sources.append(rafd_source(config.rafd_image_dir, config.rafd_crop_size,
                                    config.image_size, config.seed))
     if not sources:
-        raise ValueError(f"--dataset={config.dataset!r} is not supported")
+        raise UserError(f"--dataset={config.dataset!r} is not supported")
     return sources
 
 

@@ -27,6 +27,7 @@ import tensorflow as tf
 from absl import logging
 
 from stargan_keras.data.preprocess import center_crop_resize, decode_rgb
+from stargan_keras.errors import UserError
 from stargan_keras.labels import LabelSet
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -50,8 +51,8 @@ def split_held_out(items: list, source: str) -> tuple[list, list]:
     """(held-out, training) items: shuffled with seed 1234 as the official code, the first
     ``held_out_count`` held out. Items come in file order, so the split is reproducible."""
     if len(items) < 2:
-        raise ValueError(f"{source}: {len(items)} image(s); at least 2 are needed (one to "
-                         "train on, one held out for sample grids)")
+        raise UserError(f"{source}: {len(items)} image(s); at least 2 are needed (one to "
+                        "train on, one held out for sample grids)")
     shuffled = list(items)
     random.Random(SPLIT_SEED).shuffle(shuffled)
     count = held_out_count(len(shuffled))
@@ -206,7 +207,7 @@ class ImageFileSource:
     def __init__(self, label_set: LabelSet, train: LabelledImages, held_out: LabelledImages,
                  crop_size: int | None, image_size: int, seed: int = 0):
         if len(train) == 0:
-            raise ValueError(f"{label_set.name}: no readable training images")
+            raise UserError(f"{label_set.name}: no readable training images")
         self.label_set, self.train, self.held_out_images = label_set, train, held_out
         self.crop_size, self.image_size, self.seed = crop_size, image_size, seed
 
@@ -269,7 +270,7 @@ class ImageFileSource:
                 logging.warning("%s: skipping held-out image %s: %s", self.label_set.name, path,
                                 error.message)
         if not images:
-            raise ValueError(f"{self.label_set.name}: no readable held-out images")
+            raise UserError(f"{self.label_set.name}: no readable held-out images")
         return tf.stack(images), tf.constant(np.stack(labels)), None
 
 

@@ -16,6 +16,8 @@ import dataclasses
 
 import numpy as np
 
+from stargan_keras.errors import UserError
+
 _VALUES = {"1": 1.0, "0": 0.0, "-1": 0.0}
 
 
@@ -49,7 +51,7 @@ def read_labels_file(path: str) -> LabelsFile:
         lines = f.read().splitlines()
     numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
     if not numbered:
-        raise ValueError(f"{path}: the labels file is empty")
+        raise UserError(f"{path}: the labels file is empty")
     if numbered[0][1].strip().isdigit():
         return _parse_list_attr(path, numbered)
     return _parse_table(path, numbered)
@@ -57,13 +59,13 @@ def read_labels_file(path: str) -> LabelsFile:
 
 def _parse_list_attr(path: str, numbered: list[tuple[int, str]]) -> LabelsFile:
     if len(numbered) < 2:
-        raise ValueError(f"{path}: line 2 should name the attributes, but the file ends")
+        raise UserError(f"{path}: line 2 should name the attributes, but the file ends")
     count_line, count = numbered[0][0], int(numbered[0][1])
     names = tuple(numbered[1][1].split())
     rows = tuple(_row(path, line_no, line.split(), names) for line_no, line in numbered[2:])
     if count != len(rows):
-        raise ValueError(f"{path}: line {count_line} says {count} images but {len(rows)} are "
-                         "listed (a truncated or edited file?)")
+        raise UserError(f"{path}: line {count_line} says {count} images but {len(rows)} are "
+                        "listed (a truncated or edited file?)")
     return _checked(LabelsFile(path, names, rows))
 
 
@@ -72,9 +74,9 @@ def _parse_table(path: str, numbered: list[tuple[int, str]]) -> LabelsFile:
     cells = list(csv.reader([line for _, line in numbered], delimiter=delimiter))
     header = [c.strip() for c in cells[0]]
     if len(header) < 2 or not all(header):
-        raise ValueError(f"{path}: line {numbered[0][0]} should be a header "
-                         "'image,attr1,attr2,...' with every column named; got "
-                         f"{numbered[0][1]!r}")
+        raise UserError(f"{path}: line {numbered[0][0]} should be a header "
+                        "'image,attr1,attr2,...' with every column named; got "
+                        f"{numbered[0][1]!r}")
     names = tuple(header[1:])
     rows = tuple(_row(path, line_no, [c.strip() for c in row], names)
                  for (line_no, _), row in zip(numbered[1:], cells[1:]))
@@ -83,27 +85,27 @@ def _parse_table(path: str, numbered: list[tuple[int, str]]) -> LabelsFile:
 
 def _row(path: str, line_no: int, fields: list[str], names: tuple[str, ...]) -> LabelRow:
     if len(fields) != len(names) + 1:
-        raise ValueError(f"{path}: line {line_no} has {len(fields) - 1} values for "
-                         f"{len(names)} attributes: {' '.join(fields)!r}")
+        raise UserError(f"{path}: line {line_no} has {len(fields) - 1} values for "
+                        f"{len(names)} attributes: {' '.join(fields)!r}")
     values = []
     for name, value in zip(names, fields[1:]):
         if value not in _VALUES:
-            raise ValueError(f"{path}: line {line_no}: {name} is {value!r}; expected 1, 0 or -1")
+            raise UserError(f"{path}: line {line_no}: {name} is {value!r}; expected 1, 0 or -1")
         values.append(_VALUES[value])
     return LabelRow(fields[0], tuple(values), line_no)
 
 
 def _checked(labels: LabelsFile) -> LabelsFile:
     if len(set(labels.names)) != len(labels.names):
-        raise ValueError(f"{labels.path}: an attribute is named twice: {', '.join(labels.names)}")
+        raise UserError(f"{labels.path}: an attribute is named twice: {', '.join(labels.names)}")
     first_line = {}
     for row in labels.rows:
         if row.filename in first_line:
-            raise ValueError(f"{labels.path}: line {row.line} lists {row.filename} again "
-                             f"(first on line {first_line[row.filename]})")
+            raise UserError(f"{labels.path}: line {row.line} lists {row.filename} again "
+                            f"(first on line {first_line[row.filename]})")
         first_line[row.filename] = row.line
     if not labels.rows:
-        raise ValueError(f"{labels.path}: no image is listed")
+        raise UserError(f"{labels.path}: no image is listed")
     return labels
 
 

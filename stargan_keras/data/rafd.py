@@ -18,6 +18,7 @@ import numpy as np
 from absl import logging
 
 from stargan_keras.data.image_files import IMAGE_EXTENSIONS, ImageFileSource, image_file_source
+from stargan_keras.errors import MissingFileError, UserError
 from stargan_keras.labels import LabelSet
 
 RAFD_EXPRESSIONS = ("angry", "contemptuous", "disgusted", "fearful", "happy", "neutral", "sad",
@@ -32,12 +33,12 @@ def class_folder_images(root: str) -> tuple[tuple[str, ...], list[tuple[str, int
         ValueError: fewer than two classes, or a class folder without images.
     """
     if not os.path.isdir(root):
-        raise FileNotFoundError(f"image folder {root} does not exist")
+        raise MissingFileError(f"image folder {root} does not exist")
     classes = tuple(sorted(e.name for e in os.scandir(root)
                            if e.is_dir() and not e.name.startswith(".")))
     if len(classes) < 2:
-        raise ValueError(f"{root} should hold one sub-folder per class (at least two); "
-                         f"found {len(classes)}: {', '.join(classes) or 'none'}")
+        raise UserError(f"{root} should hold one sub-folder per class (at least two); "
+                        f"found {len(classes)}: {', '.join(classes) or 'none'}")
     images, ignored = [], 0
     for index, name in enumerate(classes):
         found = []
@@ -49,8 +50,8 @@ def class_folder_images(root: str) -> tuple[tuple[str, ...], list[tuple[str, int
                 else:
                     ignored += 1
         if not found:
-            raise ValueError(f"class folder {os.path.join(root, name)} holds no images "
-                             f"({', '.join(IMAGE_EXTENSIONS)}); add some or remove it")
+            raise UserError(f"class folder {os.path.join(root, name)} holds no images "
+                            f"({', '.join(IMAGE_EXTENSIONS)}); add some or remove it")
         images.extend(found)
     if ignored:
         logging.info("%s: ignored %d files that are not %s images", root, ignored,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from stargan_keras.errors import UserError
 from stargan_keras.labels import LabelLayout, LabelSet, select_attributes
 
 MULTI_LABEL_NAMES = ("red", "green", "blue", "square", "large")
@@ -104,8 +105,8 @@ class SyntheticShapes:
             columns = select_attributes(MULTI_LABEL_NAMES, selected_attrs, "the synthetic data")
             chosen = [c for c in COLOURS if c in selected_attrs]
             if chosen and len(chosen) != len(COLOURS):
-                raise ValueError("selected_attrs must name all of red, green, blue or none of "
-                                 f"them (they are one exclusive group); got {', '.join(chosen)}")
+                raise UserError("selected_attrs must name all of red, green, blue or none of "
+                                f"them (they are one exclusive group); got {', '.join(chosen)}")
             self.label_set = LabelSet(name, tuple(selected_attrs), multi_label=True,
                                       exclusive=(COLOURS,) if chosen else ())
             self._columns = columns
@@ -114,7 +115,7 @@ class SyntheticShapes:
             self.label_set = LabelSet(name, MARKS, multi_label=False)
             self._stream = 2
         else:
-            raise ValueError(f"unknown synthetic dataset {name!r}")
+            raise UserError(f"unknown synthetic dataset {name!r}")
         self.image_size, self.seed = image_size, seed
 
     def labels(self, scenes: dict[str, tf.Tensor]) -> tf.Tensor:

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from stargan_keras.errors import MissingFileError, UserError
 from stargan_keras.labels import LabelLayout, LabelSet
 
 MODEL_FILE = "classifier.keras"
@@ -48,8 +49,8 @@ def build_classifier(arch: str, image_size: int, num_logits: int) -> keras.Model
         num_logits: outputs (the layout's ``logits_dim``).
     """
     if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown classifier architecture {arch!r}; "
-                         f"expected one of {', '.join(ARCHITECTURES)}")
+        raise UserError(f"unknown classifier architecture {arch!r}; "
+                        f"expected one of {', '.join(ARCHITECTURES)}")
     stem, widths, blocks, imagenet_stem = ARCHITECTURES[arch]
     inputs = keras.Input((image_size, image_size, 3), name="images")
     if imagenet_stem:
@@ -143,8 +144,8 @@ class EvaluationClassifier:
         model_path, info_path = (os.path.join(directory, n) for n in (MODEL_FILE, INFO_FILE))
         for path in (model_path, info_path):
             if not os.path.exists(path):
-                raise FileNotFoundError(f"{path} not found: is {directory} a classifier "
-                                        "directory made by stargan_keras.train_classifier?")
+                raise MissingFileError(f"{path} not found: is {directory} a classifier "
+                                       "directory made by stargan_keras.train_classifier?")
         with open(info_path) as f:
             info = json.load(f)
         model = keras.saving.load_model(model_path, compile=False)
@@ -162,7 +163,7 @@ class EvaluationClassifier:
         for i, known in enumerate(self.layout.label_sets):
             if known == label_set:
                 return self.layout.span(i)
-        raise ValueError(
+        raise UserError(
             f"the classifier knows {', '.join(s.name for s in self.layout.label_sets)} "
             f"but not {label_set.name} with labels {', '.join(label_set.names)}; train one "
             "with stargan_keras.train_classifier on the run's dataset and attributes")

@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
+from stargan_keras.errors import UserError
 from stargan_keras.evaluation.classifier import EvaluationClassifier, build_classifier, real_error
 from stargan_keras.labels import LabelLayout
 from stargan_keras.training.losses import classification_loss
@@ -92,7 +93,7 @@ def train_and_save(sources: list, directory: str, *, dataset: str, arch: str, im
     for name, value in (("num_steps", num_steps), ("batch_size", batch_size),
                         ("num_test_images", num_test_images)):
         if value <= 0:
-            raise ValueError(f"--{name}={value}: must be positive")
+            raise UserError(f"--{name}={value}: must be positive")
     layout = LabelLayout(tuple(s.label_set for s in sources))
     keras.utils.set_random_seed(seed)
     model = build_classifier(arch, image_size, layout.logits_dim)

@@ -17,6 +17,7 @@ from absl import logging
 
 from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
 from stargan_keras.data import make_sources
+from stargan_keras.errors import UserError
 from stargan_keras.evaluation.classifier import EvaluationClassifier, real_error
 from stargan_keras.evaluation.distribution_metrics import (
     frechet_distance,
@@ -65,7 +66,7 @@ def evaluate(run_dir: str, classifier_dir: str, *, overrides: dict | None = None
         progress: show a progress bar.
     """
     if num_images < 2:
-        raise ValueError(f"--num_images={num_images}: need at least 2 for FID")
+        raise UserError(f"--num_images={num_images}: need at least 2 for FID")
     run, spec, generator, discriminator, restored = load_networks(run_dir, iteration)
     layout = run.layout()
     config = run_config(run, overrides)

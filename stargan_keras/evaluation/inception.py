@@ -8,6 +8,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from stargan_keras.errors import MissingFileError
+
 FID_INPUT_SIZE = 299  # the size FID is defined at
 
 
@@ -25,7 +27,7 @@ class InceptionFeatures:
 
     def __init__(self, weights_file: str, input_size: int = FID_INPUT_SIZE):
         if not os.path.isfile(weights_file):
-            raise FileNotFoundError(f"--inception_weights={weights_file}: no such file")
+            raise MissingFileError(f"--inception_weights={weights_file}: no such file")
         self.input_size, self.weights_file = input_size, weights_file
         self.model = keras.applications.InceptionV3(
             weights=weights_file, include_top=False, pooling="avg",

@@ -1,7 +1,7 @@
 """Translation quality: translate held-out images to every test-grid column and score them.
 
-``sweep`` is the one loop behind every measurement (the evaluate CLI, the training-time
-evaluator and the monitor's ground-truth error): for each held-out image and each
+``sweep`` is the one loop behind every measurement (the evaluate CLI and the training-time
+evaluator): for each held-out image and each
 column of the official test grid it makes the translation G(x, c) and the
 reconstruction G(G(x, c), c_org), and keeps per-image scores, never the images, so
 memory does not grow with the number of images.
@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from stargan_keras.errors import UserError
 from stargan_keras.evaluation.classifier import predict_labels, translation_scores
 from stargan_keras.evaluation.image_metrics import l1_error, psnr, ssim
 from stargan_keras.labels import LabelLayout, grid_targets
@@ -74,8 +75,8 @@ def held_out_parts(sources: list, layout: LabelLayout, count: int) -> list[HeldO
     for source in sources:
         if source.label_set not in layout.label_sets:
             known = ", ".join(s.name for s in layout.label_sets)
-            raise ValueError(f"the run was trained on {known}, not on {source.label_set.name} "
-                             f"with labels {', '.join(source.label_set.names)}")
+            raise UserError(f"the run was trained on {known}, not on {source.label_set.name} "
+                            f"with labels {', '.join(source.label_set.names)}")
         index = layout.label_sets.index(source.label_set)
         images, labels, scenes = source.held_out(count)
         parts.append(HeldOut(index, images, layout.embed(index, labels), scenes))
@@ -163,19 +164,6 @@ def _grid_with_sets(layout: LabelLayout, labels: tf.Tensor):
     """grid_targets' columns, each with the index of the label set it changes."""
     sets = [i for i, s in enumerate(layout.label_sets) for _ in s.names]
     return zip(sets, grid_targets(layout, labels))
-
-
-def ground_truth_error(generator, sources, layout: LabelLayout, held_out) -> dict:
-    """L1, PSNR and SSIM of translations against rendered truth, per (dataset, target) and mean.
-
-    ``held_out`` holds one (images, labels in the layout, scenes) per source; every image
-    is translated to each column of the official test grid, the other label sets'
-    columns (cross-dataset targets) included.
-    """
-    parts = [HeldOut(i, images, labels, scenes)
-             for i, (images, labels, scenes) in enumerate(held_out)]
-    columns = sweep(generator, layout, parts, truth_sources=sources, reconstruction=False)
-    return truth_summary(columns)
 
 
 def truth_summary(columns: dict[str, Column]) -> dict:

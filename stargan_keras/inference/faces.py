@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from stargan_keras.data.preprocess import crop_window
+from stargan_keras.errors import MissingExtraError
 
 # The aligned frame: img_align_celeba's size and where its faces' eyes and mouth centre sit
 # (the typical positions of list_landmarks_align_celeba.txt, in pixels).
@@ -70,7 +71,8 @@ class FaceDetector:
         try:
             from mtcnn import MTCNN
         except ImportError:
-            raise ImportError(f"face framing needs the mtcnn package: {INSTALL_HINT}") from None
+            raise MissingExtraError(
+                f"face framing needs the mtcnn package: {INSTALL_HINT}") from None
         self.min_confidence, self.min_face_size = min_confidence, min_face_size
         self._mtcnn = MTCNN(device="CPU:0")
 

@@ -9,8 +9,11 @@ the caller expects, naming the difference.
 
 from __future__ import annotations
 
+import os
+
 import keras
 
+from stargan_keras.errors import MissingFileError, UserError
 from stargan_keras.labels import LabelLayout
 from stargan_keras.models import Generator
 
@@ -32,8 +35,8 @@ class PortableGenerator(Generator):
         self.image_size, self.labels, self.crop_size = image_size, labels, crop_size
         self.layout = LabelLayout.from_json(labels)
         if self.layout.width != self.c_dim:
-            raise ValueError(f"labels describe {self.layout.width} label entries, but c_dim is "
-                             f"{self.c_dim}")
+            raise UserError(f"labels describe {self.layout.width} label entries, but c_dim is "
+                            f"{self.c_dim}")
 
     def get_config(self):
         return {**super().get_config(), "image_size": self.image_size, "labels": self.labels,
@@ -46,7 +49,8 @@ def portable_generator(generator: Generator, layout: LabelLayout, image_size: in
     portable = PortableGenerator(image_size, layout.to_json(), crop_size,
                                  conv_dim=generator.conv_dim, c_dim=generator.c_dim,
                                  repeat_num=generator.repeat_num, upsample=generator.upsample,
-                                 attention=generator.attention, name="generator")
+                                 attention=generator.attention, skip=generator.skip,
+                                 name="generator")
     portable.build(((None, image_size, image_size, 3), (None, generator.c_dim)))
     portable.set_weights(generator.get_weights())
     return portable
@@ -65,10 +69,15 @@ def load_generator(path: str, image_size: int | None = None,
         ValueError: the file is not a portable G, or was built for another image size or
             label set (the message names both).
     """
-    model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    if not os.path.isfile(path):
+        raise MissingFileError(f"{path}: no such file")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except ValueError as error:  # Keras' word for a file that is not a .keras archive
+        raise UserError(f"{path} is not a Keras model file: {error}") from error
     if not isinstance(model, PortableGenerator):
-        raise ValueError(f"{path} holds a {type(model).__name__}, not a StarGAN generator "
-                         "exported with `python -m export.keras_file`")
+        raise UserError(f"{path} holds a {type(model).__name__}, not a StarGAN generator "
+                        "exported with `python -m export.keras_file`")
     problems = []
     if image_size is not None and model.image_size != image_size:
         problems.append(f"image size: the file was built for {model.image_size} px, "
@@ -77,6 +86,6 @@ def load_generator(path: str, image_size: int | None = None,
         problems.append(f"labels: the file has [{model.layout.describe()}], "
                         f"expected [{layout.describe()}]")
     if problems:
-        raise ValueError(f"{path} does not fit: " + "; ".join(problems))
+        raise UserError(f"{path} does not fit: " + "; ".join(problems))
     return model
 

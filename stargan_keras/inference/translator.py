@@ -26,6 +26,7 @@ from absl import logging
 
 from stargan_keras import image_grid as image_utils
 from stargan_keras.data.preprocess import center_crop_resize, crop_window, decode_rgb
+from stargan_keras.errors import UserError
 from stargan_keras.inference.faces import Face, FaceDetector, Framing
 from stargan_keras.labels import LabelLayout, LabelSet, change_one, grid_targets
 from stargan_keras.run_dir import RunDirectory, restore_networks
@@ -82,15 +83,15 @@ def parse_changes(text: str, flag: str = "--attrs") -> list[Change]:
     for part in text.split(","):
         part = part.strip()
         if not part:
-            raise ValueError(f"{flag}={text!r}: empty attribute name")
+            raise UserError(f"{flag}={text!r}: empty attribute name")
         name, sep, value = part.partition("=")
         if not sep:
             changes.append(Change(name.strip(), None))
         elif value.strip() in ("0", "1"):
             changes.append(Change(name.strip(), float(value)))
         else:
-            raise ValueError(f"{flag}={text!r}: value of {name.strip()!r} must be 0 or 1, "
-                             f"got {value!r}")
+            raise UserError(f"{flag}={text!r}: value of {name.strip()!r} must be 0 or 1, "
+                            f"got {value!r}")
     return changes
 
 
@@ -100,12 +101,12 @@ def set_index_of(layout: LabelLayout, names: list[str], text: str, flag: str) ->
     for name in names:
         found = [i for i, s in enumerate(layout.label_sets) if name in s.names]
         if not found:
-            raise ValueError(f"{flag}={text!r}: unknown attribute {name!r}; valid attributes "
-                             f"are {layout.describe()}")
+            raise UserError(f"{flag}={text!r}: unknown attribute {name!r}; valid attributes "
+                            f"are {layout.describe()}")
         owners.append(found[0])
     if len(set(owners)) > 1:
-        raise ValueError(f"{flag}={text!r} mixes labels of several label sets "
-                         f"({layout.describe()}); one target speaks of one set")
+        raise UserError(f"{flag}={text!r} mixes labels of several label sets "
+                        f"({layout.describe()}); one target speaks of one set")
     return owners[0]
 
 
@@ -114,8 +115,8 @@ def set_label(label_set: LabelSet, labels: tf.Tensor, name: str, value: float) -
     label clears its group, and a single-label class can only be switched on."""
     if not label_set.multi_label or (value == 1.0 and label_set.exclusive_group(name)):
         if value == 0.0:
-            raise ValueError(f"{name}=0: {label_set.name} has one class per image; name the "
-                             f"class to translate to instead ({', '.join(label_set.names)})")
+            raise UserError(f"{name}=0: {label_set.name} has one class per image; name the "
+                            f"class to translate to instead ({', '.join(label_set.names)})")
         return change_one(label_set, labels, name)
     column = label_set.index(name)
     return tf.concat([labels[:, :column], tf.fill((tf.shape(labels)[0], 1), value),
@@ -204,14 +205,14 @@ def read_image(image) -> np.ndarray:
         except tf.errors.InvalidArgumentError as error:
             # Keep TensorFlow's reason, without its op and device decorations.
             reason = error.message.split("}} ")[-1].split(" [Op:")[0]
-            raise ValueError(f"not a readable image: {reason}") from None
+            raise UserError(f"not a readable image: {reason}") from None
     array = np.asarray(image)
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
-        raise ValueError(f"expected an image [H, W, 3], got an array of shape {array.shape}")
+        raise UserError(f"expected an image [H, W, 3], got an array of shape {array.shape}")
     if array.dtype != np.uint8:
-        raise ValueError(f"expected uint8 pixels, got {array.dtype}")
+        raise UserError(f"expected uint8 pixels, got {array.dtype}")
     return np.broadcast_to(array, array.shape[:2] + (3,)) if array.shape[2] == 1 \
         else array[..., :3]
 
@@ -274,9 +275,9 @@ class Translator:
         if self.classifier is not None:
             predicted = labels_from_logits(self.layout, self._classify(images))
         elif source_attrs is None:
-            raise ValueError("this model has no classifier (a .keras file, or a run whose "
-                             "checkpoint holds G alone): give the source labels "
-                             f"(--source_attrs), e.g. {self.layout.label_sets[0].names[0]!r}")
+            raise UserError("this model has no classifier (a .keras file, or a run whose "
+                            "checkpoint holds G alone): give the source labels "
+                            f"(--source_attrs), e.g. {self.layout.label_sets[0].names[0]!r}")
         if source_attrs is None:
             return predicted
         return given_labels(self.layout, source_attrs, int(images.shape[0]), predicted)
@@ -321,7 +322,7 @@ class Translator:
         ``NoFaceError`` if ``no_face`` is "skip" (with "center" the caller translates the
         centre crop, as without faces)."""
         if no_face not in NO_FACE:
-            raise ValueError(f"no_face={no_face!r}: expected one of {', '.join(NO_FACE)}")
+            raise UserError(f"no_face={no_face!r}: expected one of {', '.join(NO_FACE)}")
         faces = self.detect_faces(pixels)
         if not faces:
             if no_face == "skip":
@@ -348,7 +349,7 @@ class Translator:
         """uint8 output: G's S x S image ("model") or pasted back into the photo
         at its own size ("original")."""
         if size not in SIZES:
-            raise ValueError(f"size={size!r}: expected one of {', '.join(SIZES)}")
+            raise UserError(f"size={size!r}: expected one of {', '.join(SIZES)}")
         if size == "original":
             return paste_back(pixels, fake, self.crop_size)
         return image_utils.to_uint8(fake).numpy()
@@ -387,7 +388,7 @@ class Translator:
         at the original size each target gives the photo with every face translated.
         """
         if size not in SIZES:
-            raise ValueError(f"size={size!r}: expected one of {', '.join(SIZES)}")
+            raise UserError(f"size={size!r}: expected one of {', '.join(SIZES)}")
         if not faces:
             prepared, fakes = self.translations(pixels, attrs, source_attrs)
             return ([[prepared] + [fake for _, fake in fakes]],

@@ -24,6 +24,7 @@ from absl import logging
 
 from stargan_keras.config import TrainConfig
 from stargan_keras.data.celeba import celeba_label_set
+from stargan_keras.errors import MissingExtraError, MissingFileError, UserError
 from stargan_keras.labels import LabelLayout
 from stargan_keras.models import Discriminator, Generator
 from stargan_keras.run_dir import Checkpoints, RunDirectory, build_networks, make_spec
@@ -136,19 +137,19 @@ def load_state_dict(path: str) -> dict[str, np.ndarray]:
     try:
         import torch
     except ImportError as error:
-        raise ImportError("reading PyTorch checkpoints needs PyTorch: "
-                          "pip install 'stargan-keras[convert]'") from error
+        raise MissingExtraError("reading PyTorch checkpoints needs PyTorch: "
+                                "pip install 'stargan-keras[convert]'") from error
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path} not found")
+        raise MissingFileError(f"{path} not found")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch reports bad files with many exception types
-        raise ValueError(f"{path} is not a PyTorch state dict that loads with "
-                         f"weights_only=True: {error}") from error
+        raise UserError(f"{path} is not a PyTorch state dict that loads with "
+                        f"weights_only=True: {error}") from error
     if not isinstance(state, dict) or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
-        raise ValueError(f"{path} does not hold a state dict (names -> tensors); "
-                         f"got {type(state).__name__}")
+        raise UserError(f"{path} does not hold a state dict (names -> tensors); "
+                        f"got {type(state).__name__}")
     return {name: tensor.numpy() for name, tensor in state.items()}
 
 
@@ -169,11 +170,11 @@ class DiscriminatorShape:
 
 def _tensor(state: dict[str, np.ndarray], name: str, ndim: int, path: str, what: str) -> np.ndarray:
     if name not in state:
-        raise ValueError(f"{path}: missing tensor {name}; is this an official StarGAN {what} "
-                         f"checkpoint?")
+        raise UserError(f"{path}: missing tensor {name}; is this an official StarGAN {what} "
+                        f"checkpoint?")
     if state[name].ndim != ndim:
-        raise ValueError(f"{path}: {name} has shape {tuple(state[name].shape)}, expected a "
-                         f"{ndim}-D tensor; is this an official StarGAN {what} checkpoint?")
+        raise UserError(f"{path}: {name} has shape {tuple(state[name].shape)}, expected a "
+                        f"{ndim}-D tensor; is this an official StarGAN {what} checkpoint?")
     return state[name]
 
 
@@ -189,8 +190,8 @@ def generator_shape(state: dict[str, np.ndarray], path: str) -> GeneratorShape:
     stem = _tensor(state, "main.0.weight", 4, path, "generator")
     c_dim = stem.shape[1] - 3
     if c_dim < 1:
-        raise ValueError(f"{path}: main.0.weight takes {stem.shape[1]} input channels; "
-                         f"G takes 3 image channels plus at least one label")
+        raise UserError(f"{path}: main.0.weight takes {stem.shape[1]} input channels; "
+                        f"G takes 3 image channels plus at least one label")
     return GeneratorShape(conv_dim=stem.shape[0], c_dim=c_dim,
                           repeat_num=_count_blocks(state, "main.{}.main.0.weight", 9, 1))
 
@@ -208,7 +209,7 @@ def discriminator_shape(state: dict[str, np.ndarray], path: str) -> Discriminato
 def _agree(flag: str, given: int | None, found: int, where: str) -> int:
     """The value the file implies; an explicit flag must say the same."""
     if given is not None and given != found:
-        raise ValueError(f"--{flag}={given}, but {where} ({flag} {found})")
+        raise UserError(f"--{flag}={given}, but {where} ({flag} {found})")
     return found
 
 
@@ -234,21 +235,21 @@ def convert_tensors(state: dict[str, np.ndarray], tensors: Sequence[OfficialTens
         if tensor.name not in state:
             if tensor.dropped:
                 continue
-            raise ValueError(f"{path}: missing tensor {tensor.name} (expected shape {expected})")
+            raise UserError(f"{path}: missing tensor {tensor.name} (expected shape {expected})")
         value = state[tensor.name]
         if tuple(value.shape) != expected:
-            raise ValueError(f"{path}: {tensor.name} has shape {tuple(value.shape)}, expected "
-                             f"{expected}")
+            raise UserError(f"{path}: {tensor.name} has shape {tuple(value.shape)}, expected "
+                            f"{expected}")
         if not tensor.dropped:
             if not np.issubdtype(value.dtype, np.floating):
-                raise ValueError(f"{path}: {tensor.name} has dtype {value.dtype}, expected a "
-                                 f"floating-point tensor")
+                raise UserError(f"{path}: {tensor.name} has dtype {value.dtype}, expected a "
+                                f"floating-point tensor")
             converted[tensor.keras] = tensor.to_keras(value)
     known = {t.name for t in tensors}
     unexpected = [name for name in state if name not in known]
     if unexpected:
-        raise ValueError(f"{path}: unexpected tensor {unexpected[0]} "
-                         f"({len(unexpected)} unexpected in all)")
+        raise UserError(f"{path}: unexpected tensor {unexpected[0]} "
+                        f"({len(unexpected)} unexpected in all)")
     dropped = sum(1 for t in tensors if t.dropped and t.name in state)
     logging.info("%s: %d tensors mapped, %d running-statistics buffers dropped", path,
                  len(converted), dropped)
@@ -265,19 +266,19 @@ def iteration_of(generator_path: str, discriminator_path: str | None,
     """The training iteration: --iteration, else the official file names' ``N-G.ckpt``."""
     if iteration is not None:
         if iteration < 0:
-            raise ValueError(f"--iteration={iteration}: must not be negative")
+            raise UserError(f"--iteration={iteration}: must not be negative")
         return iteration
     found = {}
     for path in (generator_path, discriminator_path):
         match = CHECKPOINT_NAME.search(os.path.basename(path)) if path else None
         if path and not match:
-            raise ValueError(f"cannot read the iteration from the name of {path} (official "
-                             f"names are like 200000-G.ckpt); give --iteration")
+            raise UserError(f"cannot read the iteration from the name of {path} (official "
+                            f"names are like 200000-G.ckpt); give --iteration")
         if match:
             found[path] = int(match.group(1))
     if len(set(found.values())) > 1:
-        raise ValueError("the generator and discriminator are from different iterations: "
-                         + ", ".join(f"{p} ({n})" for p, n in found.items()))
+        raise UserError("the generator and discriminator are from different iterations: "
+                        + ", ".join(f"{p} ({n})" for p, n in found.items()))
     return found[generator_path]
 
 
@@ -313,8 +314,8 @@ def load_official(generator_path: str, discriminator_path: str | None = None,
         iteration: the checkpoint number; by default from the file names.
     """
     if len(set(selected_attrs)) != len(selected_attrs) or not selected_attrs:
-        raise ValueError(f"--selected_attrs must name distinct attributes; got "
-                         f"{', '.join(selected_attrs) or 'none'}")
+        raise UserError(f"--selected_attrs must name distinct attributes; got "
+                        f"{', '.join(selected_attrs) or 'none'}")
     layout = LabelLayout((celeba_label_set(tuple(selected_attrs)),))
     iteration = iteration_of(generator_path, discriminator_path, iteration)
 
@@ -323,8 +324,8 @@ def load_official(generator_path: str, discriminator_path: str | None = None,
     stem = f"{generator_path}: main.0.weight takes 3 + {g_shape.c_dim} input channels"
     _agree("c_dim", c_dim, g_shape.c_dim, stem)
     if layout.width != g_shape.c_dim:
-        raise ValueError(f"--selected_attrs names {layout.width} attributes "
-                         f"({', '.join(selected_attrs)}), but {stem}")
+        raise UserError(f"--selected_attrs names {layout.width} attributes "
+                        f"({', '.join(selected_attrs)}), but {stem}")
     _agree("g_conv_dim", g_conv_dim, g_shape.conv_dim,
            f"{generator_path}: main.0.weight has {g_shape.conv_dim} output channels")
     _agree("g_repeat_num", g_repeat_num, g_shape.repeat_num,
@@ -333,7 +334,7 @@ def load_official(generator_path: str, discriminator_path: str | None = None,
     d_state = None
     if discriminator_path is None:
         if image_size is None:
-            raise ValueError("--image_size is required without --discriminator")
+            raise UserError("--image_size is required without --discriminator")
         defaults = TrainConfig()
         d_conv_dim = defaults.d_conv_dim if d_conv_dim is None else d_conv_dim
         d_repeat_num = defaults.d_repeat_num if d_repeat_num is None else d_repeat_num
@@ -342,7 +343,7 @@ def load_official(generator_path: str, discriminator_path: str | None = None,
         d_shape = discriminator_shape(d_state, discriminator_path)
         where = f"{discriminator_path}: conv2.weight"
         if d_shape.c_dim != g_shape.c_dim:
-            raise ValueError(f"{where} has {d_shape.c_dim} logits, but {stem}")
+            raise UserError(f"{where} has {d_shape.c_dim} logits, but {stem}")
         d_conv_dim = _agree("d_conv_dim", d_conv_dim, d_shape.conv_dim,
                             f"{discriminator_path}: main.0.weight has {d_shape.conv_dim} "
                             f"output channels")
@@ -352,8 +353,8 @@ def load_official(generator_path: str, discriminator_path: str | None = None,
                             f"{where} has a {d_shape.image_size // 2**d_repeat_num}-pixel "
                             f"kernel after {d_repeat_num} halvings")
     if image_size <= 0 or image_size % 4 or image_size % 2**d_repeat_num:
-        raise ValueError(f"--image_size={image_size} must be a positive multiple of 4 and "
-                         f"of 2**d_repeat_num = {2**d_repeat_num}")
+        raise UserError(f"--image_size={image_size} must be a positive multiple of 4 and "
+                        f"of 2**d_repeat_num = {2**d_repeat_num}")
 
     config = TrainConfig(dataset="celeba", selected_attrs=tuple(selected_attrs),
                          image_size=image_size, c_dim=g_shape.c_dim,
@@ -373,7 +374,7 @@ def load_official(generator_path: str, discriminator_path: str | None = None,
 def _new_run(run_dir: str) -> RunDirectory:
     run = RunDirectory(run_dir)
     if os.path.exists(run.spec_path):
-        raise ValueError(f"{run_dir} already holds a run; choose a new --run_dir")
+        raise UserError(f"{run_dir} already holds a run; choose a new --run_dir")
     return run
 
 

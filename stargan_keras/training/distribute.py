@@ -9,6 +9,7 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from stargan_keras.config import STRATEGIES
+from stargan_keras.errors import UserError
 
 
 def split_cpu(devices: int) -> None:
@@ -38,7 +39,7 @@ def make_strategy(name: str, cpu_devices: int = 0, tpu: str | None = None
     TPU guide describes.
     """
     if name not in STRATEGIES:
-        raise ValueError(f"--strategy={name!r}: expected one of {', '.join(STRATEGIES)}")
+        raise UserError(f"--strategy={name!r}: expected one of {', '.join(STRATEGIES)}")
     split_cpu(cpu_devices)
     if name == "default":
         return tf.distribute.get_strategy()
@@ -49,8 +50,11 @@ def make_strategy(name: str, cpu_devices: int = 0, tpu: str | None = None
         return tf.distribute.MirroredStrategy(cpus)
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError("--strategy=multi_worker needs TF_CONFIG describing the cluster")
-        json.loads(os.environ["TF_CONFIG"])  # fail here, clearly, on malformed JSON
+            raise UserError("--strategy=multi_worker needs TF_CONFIG describing the cluster")
+        try:
+            json.loads(os.environ["TF_CONFIG"])  # fail here, clearly, on malformed JSON
+        except ValueError as error:
+            raise UserError(f"TF_CONFIG is not valid JSON: {error}") from None
         return tf.distribute.MultiWorkerMirroredStrategy()
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
     tf.config.experimental_connect_to_cluster(resolver)

@@ -1,23 +1,32 @@
-"""Evaluation during training (``--eval_step``): a cheap subset of the evaluate CLI.
+"""Evaluation during training: a cheap subset of the evaluate CLI, the one in-training scorer.
 
 Every ``eval_step`` iterations the training loop hands G to ``maybe_evaluate``, which
 translates the held-out images to every test-grid column and logs to TensorBoard (under
 the names the evaluate CLI uses): the classification error of the translations when a
 classifier is given (``--eval_classifier``), reconstruction L1/PSNR, and on synthetic
-data the error against rendered truth. FID/KID are left to the evaluate CLI.
+data the error against rendered truth (``eval/ground_truth_l1``, ``_psnr``, ``_ssim``,
+also written to the run's ``translation_error.json``). FID/KID are left to the evaluate
+CLI. On synthetic data without ``--eval_step`` only the truth is scored, at every sample
+grid (``--sample_step``).
 """
 
 from __future__ import annotations
+
+import json
 
 import tensorflow as tf
 from absl import logging
 
 from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
+from stargan_keras.errors import UserError
 from stargan_keras.evaluation.classifier import EvaluationClassifier
 from stargan_keras.evaluation.evaluate_run import classification_summary, reconstruction_summary
 from stargan_keras.evaluation.report import scalars
 from stargan_keras.evaluation.sweep import HeldOut, held_out_parts, sweep, truth_summary
 from stargan_keras.labels import LabelLayout
+
+# In the run directory: the latest truth figures (synthetic data), as JSON.
+TRUTH_FILE = "translation_error.json"
 
 
 class TrainingEvaluator:
@@ -31,44 +40,59 @@ class TrainingEvaluator:
         classifier: an ``EvaluationClassifier`` covering the layout, or None.
         truth_sources: the synthetic sources of the layout, to score against rendered
             truth; None otherwise.
+        reconstruction: also score G(G(x, c), c_org) against x.
+        truth_file: where to write the latest truth figures as JSON, or None.
     """
 
     def __init__(self, every: int, layout: LabelLayout, held_out: list[HeldOut], logdir: str,
                  classifier: EvaluationClassifier | None = None,
-                 truth_sources: list | None = None):
+                 truth_sources: list | None = None, reconstruction: bool = True,
+                 truth_file: str | None = None):
         if every <= 0:
-            raise ValueError(f"--eval_step={every}: must be positive")
+            raise UserError(f"--eval_step={every}: must be positive")
         if classifier is not None:
             for label_set in layout.label_sets:
                 classifier.head(label_set)  # fails now, not at the first evaluation
         self.every, self.layout, self.held_out = every, layout, held_out
         self.classifier, self.truth_sources = classifier, truth_sources
+        self.reconstruction, self.truth_file = reconstruction, truth_file
         self.writer = tf.summary.create_file_writer(logdir)
 
     @classmethod
     def from_config(cls, config: TrainConfig, layout: LabelLayout, sources: list,
-                    logdir: str) -> TrainingEvaluator | None:
-        """The evaluator ``config`` asks for (None when --eval_step is 0)."""
-        if not config.eval_step:
+                    logdir: str, truth_file: str | None = None) -> TrainingEvaluator | None:
+        """The evaluator ``config`` asks for: every --eval_step iterations; on synthetic
+        data without it, the truth alone at every --sample_step; otherwise None."""
+        truth = sources if config.dataset in SYNTHETIC_DATASETS else None
+        if not config.eval_step and truth is None:
             return None
         classifier = (EvaluationClassifier.load(config.eval_classifier)
                       if config.eval_classifier else None)
-        truth = sources if config.dataset in SYNTHETIC_DATASETS else None
-        return cls(config.eval_step, layout,
+        return cls(config.eval_step or config.sample_step, layout,
                    held_out_parts(sources, layout, config.num_eval_images), logdir,
-                   classifier, truth)
+                   classifier, truth, reconstruction=bool(config.eval_step),
+                   truth_file=truth_file if truth is not None else None)
 
     def maybe_evaluate(self, iteration: int, generator) -> dict[str, float] | None:
         """Evaluate when ``iteration`` is a multiple of ``every``; returns the scalars logged."""
         if iteration % self.every:
             return None
+        return self.evaluate(iteration, generator)
+
+    def evaluate(self, iteration: int, generator) -> dict[str, float]:
+        """Score G now and log the scalars; returns them."""
         columns = sweep(generator, self.layout, self.held_out, classifier=self.classifier,
-                        truth_sources=self.truth_sources)
-        metrics = {"reconstruction": reconstruction_summary(columns)}
+                        truth_sources=self.truth_sources, reconstruction=self.reconstruction)
+        metrics = {}
+        if self.reconstruction:
+            metrics["reconstruction"] = reconstruction_summary(columns)
         if self.classifier is not None:
             metrics["classification"] = classification_summary(columns, {})
         if self.truth_sources is not None:
             metrics["ground_truth"] = truth_summary(columns)
+            if self.truth_file:
+                with open(self.truth_file, "w") as f:
+                    json.dump({**metrics["ground_truth"], "iteration": iteration}, f, indent=2)
         values = scalars(metrics)
         with self.writer.as_default(step=iteration):
             for name, value in values.items():

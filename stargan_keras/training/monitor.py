@@ -1,8 +1,11 @@
-"""What a person watches during training: progress bar, TensorBoard, sample grids."""
+"""What a person watches during training: progress bar, TensorBoard, sample grids.
+
+Scores (classification error, reconstruction, the error against rendered truth on
+synthetic data) are the ``TrainingEvaluator``'s.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -13,30 +16,28 @@ from absl import logging
 
 from stargan_keras import image_grid as images
 from stargan_keras.evaluation import sweep as evaluation
-from stargan_keras.labels import LabelLayout, grid_targets
+from stargan_keras.evaluation.sweep import HeldOut
+from stargan_keras.labels import grid_targets
 from stargan_keras.run_dir import RunDirectory
 from stargan_keras.training.engine import StarGAN
 
-EVAL_FILE = "translation_error.json"
-
 
 class TrainingMonitor:
-    """Logs losses, learning rates and images/s; writes sample grids and held-out error.
+    """Logs losses, learning rates and images/s; writes sample grids.
 
     Args:
         model: the StarGAN being trained.
         run: its run directory.
-        samples: (images, labels in the layout) of the fixed validation images.
-        held_out: for synthetic data, one (images, labels, scenes) per source, on which
-            translations are scored against rendered truth; None otherwise.
-        sources: the data sources (needed to render the truth).
+        samples: the fixed held-out images of the sample grid, per label set
+            (``sweep.held_out_parts``).
         images_per_cycle: images one train_step consumes, for images/s.
     """
 
-    def __init__(self, model: StarGAN, run: RunDirectory, num_iters: int, samples,
-                 held_out, sources, images_per_cycle: int):
+    def __init__(self, model: StarGAN, run: RunDirectory, num_iters: int,
+                 samples: list[HeldOut], images_per_cycle: int):
         self.model, self.run, self.num_iters = model, run, num_iters
-        self.samples, self.held_out, self.sources = samples, held_out, sources
+        self.samples = (tf.concat([part.images for part in samples], 0),
+                        tf.concat([part.labels for part in samples], 0))
         self.images_per_cycle = images_per_cycle
         self.writer = tf.summary.create_file_writer(run.logs)
         names = list(model.metric_names) + ["images/s"]
@@ -83,34 +84,8 @@ class TrainingMonitor:
         images.write_png(picture, path)
         with self.writer.as_default(step=iteration):
             tf.summary.image("samples", picture[None])
-        if self.held_out is not None:
-            self.evaluate(iteration)
         logging.info("Iteration %d: sample grid %s", iteration, path)
         return path
 
-    def evaluate(self, iteration: int) -> dict:
-        """Held-out translation error against rendered truth; also written to JSON."""
-        result = evaluation.ground_truth_error(self.model.averaged_generator(), self.sources,
-                                              self.model.layout, self.held_out)
-        result["iteration"] = iteration
-        with self.writer.as_default(step=iteration):
-            tf.summary.scalar("eval/l1", result["l1"])
-            tf.summary.scalar("eval/psnr", result["psnr"])
-        with open(os.path.join(self.run.path, EVAL_FILE), "w") as f:
-            json.dump(result, f, indent=2)
-        logging.info("Iteration %d: held-out translation error L1 %.4f, PSNR %.2f dB",
-                     iteration, result["l1"], result["psnr"])
-        return result
-
     def close(self) -> None:
         self.writer.flush()
-
-
-def fixed_samples(sources, layout: LabelLayout, count: int):
-    """The first ``count`` held-out images of each source with labels in the layout."""
-    all_images, all_labels = [], []
-    for i, source in enumerate(sources):
-        sample_images, labels = source.held_out(count)[:2]
-        all_images.append(sample_images)
-        all_labels.append(layout.embed(i, labels))
-    return tf.concat(all_images, 0), tf.concat(all_labels, 0)

@@ -1,6 +1,6 @@
 """A local stand-in for TF Serving, for tests and for trying the client without Docker.
 
-``python -m export.serving.stand_in --model_base_path models/stargan`` serves the highest
+``python -m tools.serving_stand_in --model_base_path models/stargan`` serves the highest
 numbered version on 127.0.0.1: REST on --rest_port (8501) and gRPC PredictionService on
 --grpc_port (8500), speaking the same requests and responses as ``tensorflow_model_server``.
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import threading
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,7 +33,10 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
+from export.saved_model import versions
 from export.serving import rest_json
+from stargan_keras.cli import check_no_arguments, user_errors
+from stargan_keras.errors import MissingFileError
 
 DEFAULT_SIGNATURE = "serving_default"
 # TF Serving's mapping of status codes to HTTP statuses for REST errors.
@@ -53,11 +55,10 @@ class ServingError(Exception):
 
 
 def latest_version(base_path: str) -> int:
-    versions = [int(n) for n in os.listdir(base_path) if n.isdigit()] \
-        if os.path.isdir(base_path) else []
-    if not versions:
-        raise FileNotFoundError(f"{base_path} has no numbered version to serve")
-    return max(versions)
+    found = versions(base_path)
+    if not found:
+        raise MissingFileError(f"{base_path} has no numbered version to serve")
+    return found[-1]
 
 
 class SessionModel:
@@ -328,13 +329,9 @@ FLAGS = flags.FLAGS
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
+    check_no_arguments(argv)
+    with user_errors():
         model = SessionModel(FLAGS.model_name, FLAGS.model_base_path)
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
     server = StandInServer(model, FLAGS.rest_port, FLAGS.grpc_port).start()
     logging.info("Serving %s version %d: REST on 127.0.0.1:%d, gRPC on 127.0.0.1:%d",
                  model.name, model.version, server.rest_port, server.grpc_port)
