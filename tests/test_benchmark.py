@@ -42,6 +42,7 @@ def exports(tmp_path_factory):
     return saved_model, str(tflite_path)
 
 
+@pytest.mark.slow
 def test_benchmark_prints_every_figure(tmp_path, exports):
     saved_model, tflite_path = exports
     output = tmp_path / "bench.json"
@@ -174,6 +175,7 @@ ENTRY_POINTS_THAT_FAIL_EARLY = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", sorted(ENTRY_POINTS_THAT_FAIL_EARLY))
 def test_entry_points_apply_the_allocator_settings(entry, tmp_path):
     done = subprocess.run([sys.executable, *ENTRY_POINTS_THAT_FAIL_EARLY[entry],

@@ -35,6 +35,7 @@ def test_unknown_attribute_lists_the_valid_names(tmp_path):
         celeba_folder_source(image_dir, attr_path, ("Bald", "Male"), 20, 8, 0)
 
 
+@pytest.mark.slow
 def test_official_split_holds_out_the_first_2000_shuffled_lines(tmp_path):
     count = 20_050
     image_dir = tmp_path / "img_align_celeba"
@@ -69,6 +70,7 @@ def test_official_crop_window(tmp_path):
     assert wider.held_out(1)[0].numpy().min() > 1 - 1e-5  # 218 clips to the 178 square
 
 
+@pytest.mark.slow
 def test_tfds_celeb_a(tmp_path):
     with tfds.testing.mock_data(num_examples=6, data_dir=str(tmp_path)):
         source = TfdsCelebA(str(tmp_path), ATTRS, 178, 16, seed=5)

@@ -85,6 +85,7 @@ def test_head_names_a_missing_label_set():
         classifier.head(MARKS)
 
 
+@pytest.mark.slow
 def test_classifier_batches_embed_labels_and_flip_deterministically():
     sources = synthetic_sources("synthetic_both", 16, 0, MULTI_LABEL_NAMES)
     layout = LabelLayout(tuple(s.label_set for s in sources))
@@ -103,6 +104,7 @@ def test_classifier_batches_embed_labels_and_flip_deterministically():
         assert (np.array_equal(images[i], image) or np.array_equal(images[i], image[:, ::-1]))
 
 
+@pytest.mark.slow
 def test_train_and_save_round_trip(tmp_path):
     sources = synthetic_sources("synthetic_both", 16, 0, MULTI_LABEL_NAMES)
     classifier = train_and_save(sources, str(tmp_path / "cls"), dataset="synthetic_both",

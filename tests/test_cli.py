@@ -55,6 +55,7 @@ def test_check_no_arguments():
         check_no_arguments(["prog", "a", "b"])
 
 
+@pytest.mark.slow
 def test_a_users_mistake_on_a_real_command_line(tmp_path):
     photo = tmp_path / "photo.png"
     photo.write_bytes(b"")
@@ -67,6 +68,7 @@ def test_a_users_mistake_on_a_real_command_line(tmp_path):
                       f"{tmp_path / 'nowhere'} a run directory?"]
 
 
+@pytest.mark.slow
 def test_a_bug_keeps_its_traceback_on_a_real_command_line(tmp_path):
     # The command as a user runs it, with the project's own code broken: a plain
     # ValueError where a run directory is read.

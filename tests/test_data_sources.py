@@ -67,6 +67,7 @@ def test_missing_or_wrong_paths_are_named(fields, message):
         TrainConfig(**fields).validate()
 
 
+@pytest.mark.slow
 def test_cli_trains_jointly_on_files_and_run_json_names_the_labels(both_dirs, tmp_path):
     run_dir = tmp_path / "run"
     # n_critic 1 keeps the traced step small: one D and one G update per label set.

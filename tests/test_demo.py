@@ -19,6 +19,9 @@ from PIL import Image
 
 from stargan_keras.demo_server import DemoServer
 
+# Whole commands or trainings end to end: not in the quick loop (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
 MAX_BYTES = 2 * 1024 * 1024
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 

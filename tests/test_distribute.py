@@ -8,6 +8,7 @@ from stargan_keras.labels import LabelLayout
 from stargan_keras.training.distribute import distribute, is_chief, make_strategy
 
 
+@pytest.mark.slow
 def test_each_replica_gets_its_own_share_in_order():
     sources = synthetic_sources("synthetic", 8, 0, MULTI_LABEL_NAMES)
     layout = LabelLayout((sources[0].label_set,))

@@ -19,6 +19,9 @@ from stargan_keras.evaluation.evaluate_run import evaluate, load_networks
 from stargan_keras.evaluation.report import METRICS_FILE, REPORT_FILE, TENSORBOARD_DIR, write_report
 from stargan_keras.training.loop import train
 
+# Whole commands or trainings end to end: not in the quick loop (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
 CHARTS = ("classification_error.png", "reconstruction_l1.png", "fid.png",
           "ground_truth_l1.png")
 

@@ -50,6 +50,7 @@ def test_versions_count_up(translator, export_dir, tmp_path):
     assert sorted(os.listdir(tmp_path / "stargan")) == [".tmp-9", "1", "7", "8", "notes"]
 
 
+@pytest.mark.slow
 def test_saved_model_cli_lists_the_signatures(export_dir):
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     shown = subprocess.run([cli, "show", "--dir", export_dir, "--all"], capture_output=True,

@@ -11,6 +11,9 @@ from export import tflite
 from stargan_keras.data.synthetic import SyntheticShapes
 from stargan_keras.evaluation.sweep import psnr
 
+# Whole commands or trainings end to end: not in the quick loop (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def held_out():

@@ -175,6 +175,7 @@ def test_translate_files_with_faces_lists_photos_without_one(translator, tmp_pat
         assert grid.shape == (rows * 16, 2 * 16, 3)
 
 
+@pytest.mark.slow
 def test_cli_align_faces(run_dir, tmp_path):
     inputs = tmp_path / "in"
     inputs.mkdir()
@@ -218,6 +219,7 @@ def test_align_folder_keeps_names_and_reports_images_without_a_face(detector, tm
     assert np.abs(face.landmarks[:2] - TEMPLATE_EYES).max() <= EYE_TOLERANCE_PX
 
 
+@pytest.mark.slow
 def test_align_faces_command_exits_with_the_report(tmp_path):
     inputs = tmp_path / "photos"
     inputs.mkdir()

@@ -13,6 +13,9 @@ from stargan_keras.config import TrainConfig
 from stargan_keras.run_dir import RunDirectory, RunLock
 from stargan_keras.training.loop import train
 
+# Whole commands or trainings end to end: not in the quick loop (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
 
 def _checkpoint_iterations(run_dir):
     state = tf.train.get_checkpoint_state(os.path.join(run_dir, "checkpoints"))

@@ -64,6 +64,7 @@ def test_instance_norm_statistics_are_float32_under_bfloat16():
     np.testing.assert_allclose(out, np.where(x == 256.0, -1.0, 1.0), atol=1e-2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["bfloat16", "float16"])
 def test_a_few_iterations_stay_finite_and_close_to_float32(precision):
     # Fixed initial weights: unseeded, a rare draw put bfloat16's penalty 0.03-0.06 off
@@ -130,6 +131,7 @@ def test_float16_penalty_gradient_is_scaled_past_underflow():
     assert relative_error(1.0) > 0.9  # what loss scaling saves it from
 
 
+@pytest.mark.slow
 def test_jit_compile_trains_like_the_plain_step(tmp_path):
     runs = {}
     for jit in (False, True):
@@ -142,6 +144,7 @@ def test_jit_compile_trains_like_the_plain_step(tmp_path):
         np.testing.assert_allclose(a, b, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_bfloat16_training_run_writes_a_float32_checkpoint(tmp_path):
     config = TrainConfig(run_dir=str(tmp_path / "run"), mixed_precision="bfloat16",
                          **{**TINY, "num_iters": 5})

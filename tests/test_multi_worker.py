@@ -7,6 +7,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
+
+# Whole commands or trainings end to end: not in the quick loop (pytest -m "not slow").
+pytestmark = pytest.mark.slow
 
 
 def _free_ports(count):

@@ -21,6 +21,7 @@ def test_public_names_are_the_documented_classes():
     assert stargan_keras.Translator.__module__ == "stargan_keras.inference.translator"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", COMMANDS)
 def test_every_command_answers_help(module):
     done = subprocess.run([sys.executable, "-m", module, "--helpshort"], capture_output=True,

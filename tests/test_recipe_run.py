@@ -15,6 +15,9 @@ from stargan_keras.config import TrainConfig
 from stargan_keras.data.synthetic import SyntheticShapes
 from stargan_keras.run_dir import RunDirectory, restore_networks
 
+# Whole commands or trainings end to end: not in the quick loop (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def recipe_run(tmp_path_factory):

@@ -44,6 +44,7 @@ def _onednn_after(module: str, *args: str, **settings) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module,args,expected", [
     ("stargan_keras.train", [], "1"),
     ("stargan_keras.train_classifier", ["--run_dir=cls"], "1"),
@@ -58,6 +59,7 @@ def test_each_entry_point_chooses_for_its_work(module, args, expected):
     assert _onednn_after(module, *args) == f"ONEDNN={expected}"
 
 
+@pytest.mark.slow
 def test_the_users_own_setting_wins():
     assert _onednn_after("stargan_keras.train", TF_ENABLE_ONEDNN_OPTS="0") == "ONEDNN=0"
     assert _onednn_after("stargan_keras.translate", "--run_dir=r", "--input=i", "--output=o",
@@ -73,6 +75,7 @@ def test_importing_the_library_changes_nothing():
     assert done.stdout.split() == ["unset", "False"], done.stderr[-2000:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("enable", [True, False])
 def test_tensorflow_follows_the_choice_made_before_its_import(enable):
     code = ("from stargan_keras.runtime import use_onednn; import sys; "

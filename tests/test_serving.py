@@ -27,6 +27,9 @@ from stargan_keras.image_grid import to_uint8
 from stargan_keras.inference.translator import given_labels, target_labels
 from tools.serving_stand_in import SessionModel, StandInServer
 
+# Whole commands or trainings end to end: not in the quick loop (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def server(translator, tmp_path_factory):

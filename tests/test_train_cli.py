@@ -5,9 +5,13 @@ import json
 import os
 from collections import defaultdict
 
+import pytest
 import tensorflow as tf
 from cli import run, train_command
 from PIL import Image
+
+# Whole commands or trainings end to end: not in the quick loop (pytest -m "not slow").
+pytestmark = pytest.mark.slow
 
 
 def _summary_steps(log_dir):

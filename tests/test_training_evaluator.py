@@ -75,6 +75,7 @@ def test_config_validation(overrides, message):
         TrainConfig(**{**TINY, **overrides}).validate()
 
 
+@pytest.mark.slow
 def test_training_runs_the_evaluator_every_eval_step(tmp_path):
     from test_train_cli import _summary_steps
 

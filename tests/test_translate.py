@@ -170,6 +170,7 @@ def test_unknown_attribute_stops_before_writing(translator, tmp_path):
     assert os.listdir(tmp_path / "out") == []
 
 
+@pytest.mark.slow
 def test_cli_writes_images(run_dir, tmp_path):
     image = tmp_path / "face.png"
     image.write_bytes(tf.io.encode_png(photo()).numpy())
