@@ -13,6 +13,9 @@ DATASETS = ("celeba", "rafd", "both", "folder") + SYNTHETIC_DATASETS
 ADVERSARIAL_LOSSES = ("wgan-gp", "r1")
 UPSAMPLING = ("transpose", "nearest", "bilinear")
 AUGMENTATIONS = ("translation", "cutout")
+# The official code's choice first (docs/official_differences.md).
+WEIGHT_INITS = ("official", "keras")
+ADAM_EPSILONS = ("official", "keras")
 
 # The options that fix the shape of the networks: a checkpoint only fits a model built
 # with the same values. Runs recorded before an option existed had its default.
@@ -67,6 +70,8 @@ class TrainConfig:
     n_critic: int = 5
     beta1: float = 0.5
     beta2: float = 0.999
+    adam_epsilon: str = "official"
+    weight_init: str = "official"
     resume_iters: int | None = None
     seed: int = 0
     deterministic: bool = False
@@ -98,7 +103,8 @@ class TrainConfig:
         if self.dataset not in DATASETS:
             raise ValueError(f"--dataset={self.dataset!r}: expected one of {', '.join(DATASETS)}")
         self.validate_data_paths()
-        for name, allowed in (("g_upsample", UPSAMPLING), ("adv_loss", ADVERSARIAL_LOSSES)):
+        for name, allowed in (("g_upsample", UPSAMPLING), ("adv_loss", ADVERSARIAL_LOSSES),
+                              ("weight_init", WEIGHT_INITS), ("adam_epsilon", ADAM_EPSILONS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"--{name}={getattr(self, name)!r}: expected one of "
                                  f"{', '.join(allowed)}")

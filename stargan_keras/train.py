@@ -10,12 +10,14 @@ from absl import app, flags, logging
 
 from stargan_keras.cli import user_errors
 from stargan_keras.config import (
+    ADAM_EPSILONS,
     ADVERSARIAL_LOSSES,
     AUGMENTATIONS,
     DATASETS,
     PRECISIONS,
     STRATEGIES,
     UPSAMPLING,
+    WEIGHT_INITS,
     TrainConfig,
 )
 from stargan_keras.runtime import keep_freed_memory
@@ -84,6 +86,12 @@ flags.DEFINE_float("d_lr", _DEFAULTS.d_lr, "D's learning rate.")
 flags.DEFINE_integer("n_critic", _DEFAULTS.n_critic, "D updates per G update.")
 flags.DEFINE_float("beta1", _DEFAULTS.beta1, "Adam beta1.")
 flags.DEFINE_float("beta2", _DEFAULTS.beta2, "Adam beta2.")
+flags.DEFINE_enum("adam_epsilon", _DEFAULTS.adam_epsilon, ADAM_EPSILONS,
+                  "official: PyTorch's Adam (epsilon 1e-8 added to the bias-corrected "
+                  "sqrt(v)); keras: keras.optimizers.Adam (epsilon-hat 1e-7).")
+flags.DEFINE_enum("weight_init", _DEFAULTS.weight_init, WEIGHT_INITS,
+                  "official: PyTorch's default initialisation, as the official code; keras: "
+                  "glorot_uniform kernels and zero biases.")
 flags.DEFINE_integer("resume_iters", None,
                      "Resume from this iteration's checkpoint (default: the latest, if any).")
 flags.DEFINE_integer("seed", _DEFAULTS.seed, "Seed of data order, targets and penalty weights.")

@@ -94,7 +94,7 @@ def test_a_few_iterations_stay_finite_and_close_to_float32(precision):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=0.01)
 
 
-def test_float16_overflow_skips_the_update_and_halves_the_scale():
+def test_float16_overflow_skips_the_update_halves_the_scale_and_counts():
     config, sources, layout = _setup(mixed_precision="float16")
     model = build_model(config, layout)
     before = [w.numpy() for w in model.discriminator.weights]
@@ -103,7 +103,11 @@ def test_float16_overflow_skips_the_update_and_halves_the_scale():
         next(iter(training_batches(sources, layout, 4, 2))))]
     model.d_update(*args)
     assert float(model.d_optimizer.dynamic_scale) == 2.0**59
-    assert int(model.d_optimizer.iterations) == 0
+    # The skipped update still counts, so the learning-rate schedule (which reads the
+    # count) stays on the training loop's iteration.
+    assert int(model.d_optimizer.iterations) == 1
+    schedule = model.d_optimizer.inner_optimizer._learning_rate
+    assert float(model.d_optimizer.learning_rate) == pytest.approx(float(schedule(1)))
     for a, b in zip(before, model.discriminator.weights):
         np.testing.assert_array_equal(a, b.numpy())
 
@@ -139,9 +143,15 @@ def test_jit_compile_trains_like_the_plain_step(tmp_path):
         config = TrainConfig(run_dir=str(tmp_path / f"jit_{jit}"), **{
             **TINY, "n_critic": 1, "num_iters": 2, "num_iters_decay": 1, "log_step": 1,
             "sample_step": 2, "model_save_step": 2, "jit_compile": jit})
-        runs[jit] = [w.numpy() for w in _networks(train(config))]
-    for a, b in zip(runs[False], runs[True]):
-        np.testing.assert_allclose(a, b, atol=1e-4)
+        runs[jit] = {w.path: w.numpy() for w in _networks(train(config))}
+    for path, a in runs[False].items():
+        b = runs[True][path]
+        if path.endswith("stem_conv/kernel"):
+            # The centre tap of G's label channels has an exact gradient of 0 (the instance
+            # norm cancels it; test_parity.py): Adam turns its rounding noise into +-lr steps.
+            a, b = a.copy(), b.copy()
+            a[3, 3, 3:] = b[3, 3, 3:] = 0
+        np.testing.assert_allclose(a, b, atol=1e-4, err_msg=path)
 
 
 @pytest.mark.slow

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from stargan_keras.models.layers import conv_bias, conv_kernel
+
 
 @keras.saving.register_keras_serializable(package="stargan_keras")
 class Discriminator(keras.Model):
@@ -30,14 +32,20 @@ class Discriminator(keras.Model):
         self.image_size, self.conv_dim = image_size, conv_dim
         self.c_dim, self.repeat_num = c_dim, repeat_num
         self.trunk = []
+        channels = 3
         for i in range(repeat_num):
             self.trunk += [
-                layers.Conv2D(conv_dim * 2**i, 4, strides=2, padding="same", name=f"down{i}_conv"),
+                layers.Conv2D(conv_dim * 2**i, 4, strides=2, padding="same",
+                              kernel_initializer=conv_kernel(),
+                              bias_initializer=conv_bias(channels * 4 * 4), name=f"down{i}_conv"),
                 layers.LeakyReLU(negative_slope=0.01, name=f"down{i}_lrelu"),
             ]
-        self.src_head = layers.Conv2D(1, 3, padding="same", use_bias=False, name="src_conv")
+            channels = conv_dim * 2**i
+        self.src_head = layers.Conv2D(1, 3, padding="same", use_bias=False,
+                                      kernel_initializer=conv_kernel(), name="src_conv")
         self.cls_head = layers.Conv2D(c_dim, image_size // 2**repeat_num, padding="valid",
-                                      use_bias=False, name="cls_conv")
+                                      use_bias=False, kernel_initializer=conv_kernel(),
+                                      name="cls_conv")
 
     def build(self, input_shape):
         shape = tuple(input_shape)

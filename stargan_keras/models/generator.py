@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from stargan_keras.models.layers import ResidualBlock, instance_norm
+from stargan_keras.models.layers import ResidualBlock, conv_kernel, instance_norm
 
 UPSAMPLING = ("transpose", "nearest", "bilinear")  # config.UPSAMPLING names the same
 
@@ -44,7 +44,8 @@ class Generator(keras.Model):
         self.conv_dim, self.c_dim, self.repeat_num = conv_dim, c_dim, repeat_num
         self.upsample, self.attention = upsample, attention
         blocks: list[layers.Layer] = [
-            layers.Conv2D(conv_dim, 7, padding="same", use_bias=False, name="stem_conv"),
+            layers.Conv2D(conv_dim, 7, padding="same", use_bias=False,
+                          kernel_initializer=conv_kernel(), name="stem_conv"),
             instance_norm("stem_norm"),
             layers.ReLU(name="stem_relu"),
         ]
@@ -53,7 +54,7 @@ class Generator(keras.Model):
             channels *= 2
             blocks += [
                 layers.Conv2D(channels, 4, strides=2, padding="same", use_bias=False,
-                              name=f"down{i}_conv"),
+                              kernel_initializer=conv_kernel(), name=f"down{i}_conv"),
                 instance_norm(f"down{i}_norm"),
                 layers.ReLU(name=f"down{i}_relu"),
             ]
@@ -62,18 +63,20 @@ class Generator(keras.Model):
             channels //= 2
             if upsample == "transpose":
                 blocks.append(layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
-                                                     use_bias=False, name=f"up{i}_conv"))
+                                                     use_bias=False,
+                                                     kernel_initializer=conv_kernel(),
+                                                     name=f"up{i}_conv"))
             else:
                 blocks += [
                     layers.UpSampling2D(2, interpolation=upsample, name=f"up{i}_resize"),
                     layers.Conv2D(channels, 3, padding="same", use_bias=False,
-                                  name=f"up{i}_conv"),
+                                  kernel_initializer=conv_kernel(), name=f"up{i}_conv"),
                 ]
             blocks += [instance_norm(f"up{i}_norm"), layers.ReLU(name=f"up{i}_relu")]
         # Colour (and mask) in float32 under mixed precision: losses and callers get
         # float32 images.
         blocks.append(layers.Conv2D(4 if attention else 3, 7, padding="same", use_bias=False,
-                                    name="out_conv"))
+                                    kernel_initializer=conv_kernel(), name="out_conv"))
         self.blocks = blocks
 
     def build(self, input_shape):

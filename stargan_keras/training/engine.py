@@ -23,9 +23,10 @@ def metric_names(adv_loss: str = "wgan-gp", attention_penalty: bool = False
 class StarGAN(keras.Model):
     """G and D trained together (Choi et al. 2018, eqs. 1-7).
 
-    One ``train_step`` is one n_critic cycle of the official loop: n_critic D updates on
-    consecutive slices of the batch (one per label set each iteration in joint training,
-    as the official "Both" mode), then one G update per label set on the last slice.
+    One ``train_step`` is one n_critic cycle of the official loop: n_critic iterations on
+    consecutive slices of the batch, each a D update per label set, and on the last
+    iteration a G update on the same slice right after each D update. In joint training
+    that is the official "Both" order: D_CelebA, G_CelebA, D_RaFD, G_RaFD.
     Carrying the whole cycle in one step keeps the schedule free of ``tf.cond`` around
     ``apply_gradients``, which MirroredStrategy cannot merge.
 
@@ -136,17 +137,21 @@ class StarGAN(keras.Model):
     def train_step(self, batch):
         sets = len(self.layout.label_sets)
         images, labels, targets, alpha = self.split_cycle(batch)
+        logs = {}
         for t in range(self.n_critic):
-            d_logs = [self.d_update(images[t, s], labels[t, s], targets[t, s], alpha[t, s])
-                      for s in range(sets)]
-        g_logs = [self.g_update(images[-1, s], labels[-1, s], targets[-1, s])
-                  for s in range(sets)]
+            for s in range(sets):
+                update_logs = self.d_update(images[t, s], labels[t, s], targets[t, s],
+                                            alpha[t, s])
+                if t < self.n_critic - 1:
+                    continue
+                # G follows D on the same set before the next set's D update (the
+                # official order), so that D update already sees this G update's fakes.
+                update_logs.update(self.g_update(images[t, s], labels[t, s], targets[t, s]))
+                # The last iteration's terms, averaged over the label sets.
+                for name, value in update_logs.items():
+                    logs[name] = logs.get(name, 0.0) + value / sets
         if self.ema_weights:
             self.update_average()
-        logs = {}
-        for name_logs in d_logs + g_logs:
-            for name, value in name_logs.items():
-                logs[name] = logs.get(name, 0.0) + value / sets
         return logs
 
     def _scaled(self, loss: tf.Tensor, optimizer) -> tf.Tensor:

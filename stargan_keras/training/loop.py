@@ -15,7 +15,9 @@ from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
 from stargan_keras.data import make_sources
 from stargan_keras.data.pipeline import training_batches
 from stargan_keras.labels import LabelLayout
+from stargan_keras.models.layers import keras_default_weights
 from stargan_keras.run_dir import Checkpoints, RunDirectory, RunLock, build_networks, make_spec
+from stargan_keras.training.adam import adam
 from stargan_keras.training.distribute import distribute, is_chief, make_strategy
 from stargan_keras.training.engine import StarGAN
 from stargan_keras.training.evaluator import TrainingEvaluator
@@ -39,6 +41,9 @@ def build_model(config: TrainConfig, layout: LabelLayout) -> StarGAN:
     """A compiled StarGAN with every variable created (call inside the strategy scope)."""
     with compute_precision(config.mixed_precision):
         generator, discriminator = build_networks(config.model_shape(), layout)
+    if config.weight_init == "keras":
+        keras_default_weights(generator)
+        keras_default_weights(discriminator)
     model = StarGAN(generator, discriminator, layout, config.lambda_cls, config.lambda_rec,
                     config.lambda_gp, config.n_critic, adv_loss=config.adv_loss,
                     lambda_r1=config.lambda_r1, lambda_mask=config.lambda_mask,
@@ -51,11 +56,11 @@ def build_model(config: TrainConfig, layout: LabelLayout) -> StarGAN:
                              updates_per_iter=sets, stride=config.n_critic,
                              offset=config.n_critic - 1)
 
-    def adam(schedule):
-        return scaled_optimizer(keras.optimizers.Adam(schedule, config.beta1, config.beta2),
+    def optimizer(schedule):
+        return scaled_optimizer(adam(schedule, config.beta1, config.beta2, config.adam_epsilon),
                                 config.mixed_precision)
 
-    model.compile(g_optimizer=adam(g_schedule), d_optimizer=adam(d_schedule))
+    model.compile(g_optimizer=optimizer(g_schedule), d_optimizer=optimizer(d_schedule))
     model.build_all(config.image_size)
     return model
 

@@ -4,8 +4,8 @@ Under ``bfloat16`` or ``float16`` the layers compute in that type while their va
 the optimizers, the losses and the gradient penalty stay float32: G's last layer and
 D's outputs are float32 (see ``models``), and instance norm computes its statistics in
 float32 (Keras' GroupNormalization upcasts its input). float16's narrow range needs
-dynamic loss scaling, which ``keras.optimizers.LossScaleOptimizer`` does for the
-updates and ``StarGAN`` for the gradient penalty's inner gradient.
+dynamic loss scaling, which ``LossScaleOptimizer`` does for the updates and ``StarGAN``
+for the gradient penalty's inner gradient.
 """
 
 from __future__ import annotations
@@ -43,10 +43,28 @@ def compute_precision(precision: str) -> Iterator[None]:
         keras.config.set_dtype_policy(previous)
 
 
+@keras.saving.register_keras_serializable(package="stargan_keras")
+class LossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
+    """Keras' dynamic loss scaling, except that a skipped update (an overflow) still
+    counts in ``iterations``.
+
+    Keras leaves the count alone on a skip, so the learning-rate schedule, which reads
+    it, would lag the training loop by one update per overflow, and so would the
+    iteration the model reports. Counted, the schedule stays on the loop's iteration
+    (as a PyTorch scheduler stepped by the loop does). Adam's bias correction counts
+    the skipped update too; its moments are untouched, so the next step is at most a
+    few percent larger in the first updates, where the overflows happen.
+    """
+
+    def _stateful_handle_non_finite_grads(self):
+        super()._stateful_handle_non_finite_grads()
+        self.inner_optimizer.iterations.assign_add(1)
+
+
 def scaled_optimizer(optimizer: keras.optimizers.Optimizer,
                      precision: str) -> keras.optimizers.Optimizer:
     """``optimizer`` with dynamic loss scaling when ``precision`` is float16."""
     check_precision(precision)
     if precision != "float16":
         return optimizer
-    return keras.optimizers.LossScaleOptimizer(optimizer)
+    return LossScaleOptimizer(optimizer)
