@@ -19,6 +19,7 @@ import tensorflow as tf
 from absl import logging
 
 from stargan_keras.config import MODEL_DEFAULTS, MODEL_KEYS, TrainConfig
+from stargan_keras.errors import MissingFileError, RunInUseError, UserError
 from stargan_keras.labels import LabelLayout
 from stargan_keras.models import Discriminator, Generator
 
@@ -60,17 +61,21 @@ class RunDirectory:
 
     def read_spec(self) -> dict:
         if not os.path.exists(self.spec_path):
-            raise FileNotFoundError(f"{self.spec_path} not found: is {self.path} a run directory?")
+            raise MissingFileError(f"{self.spec_path} not found: is {self.path} a run directory?")
         with open(self.spec_path) as f:
-            return json.load(f)
+            try:
+                return json.load(f)
+            except json.JSONDecodeError as error:
+                raise UserError(f"{self.spec_path} is not valid JSON ({error}): an edited "
+                                "or truncated file?") from None
 
     def claim(self, spec: dict) -> None:
         """Write the spec of a new run, or check that an existing run matches it."""
         if os.path.exists(self.spec_path):
             problems = spec_mismatches(self.read_spec(), spec)
             if problems:
-                raise ValueError(f"{self.path} holds a run that does not match these flags:\n  "
-                                 + "\n  ".join(problems))
+                raise UserError(f"{self.path} holds a run that does not match these flags:\n  "
+                                + "\n  ".join(problems))
             return
         for path in (self.path, self.checkpoints, self.logs, self.samples):
             os.makedirs(path, exist_ok=True)
@@ -102,6 +107,7 @@ def build_networks(model: dict, layout: LabelLayout) -> tuple[Generator, Discrim
     generator = Generator(model["g_conv_dim"], layout.width, model["g_repeat_num"],
                           model.get("g_upsample", MODEL_DEFAULTS["g_upsample"]),
                           model.get("g_attention", MODEL_DEFAULTS["g_attention"]),
+                          model.get("g_skip", MODEL_DEFAULTS["g_skip"]),
                           name="generator")
     discriminator = Discriminator(size, model["d_conv_dim"], layout.logits_dim,
                                   model["d_repeat_num"], name="discriminator")
@@ -130,8 +136,8 @@ class RunLock:
         except BlockingIOError:
             owner = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            raise RuntimeError(f"{self.run_path} is in use by another training process "
-                               f"(pid {owner}); wait for it or choose another --run_dir") from None
+            raise RunInUseError(f"{self.run_path} is in use by another training process "
+                                f"(pid {owner}); wait for it or choose another --run_dir") from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
@@ -181,8 +187,8 @@ class Checkpoints:
         path = os.path.join(self.manager.directory, f"ckpt-{iteration}")
         if not tf.io.gfile.exists(path + ".index"):
             available = ", ".join(p.rsplit("-", 1)[1] for p in self.manager.checkpoints)
-            raise FileNotFoundError(f"no checkpoint for iteration {iteration} in "
-                                    f"{self.manager.directory}; available: {available or 'none'}")
+            raise MissingFileError(f"no checkpoint for iteration {iteration} in "
+                                   f"{self.manager.directory}; available: {available or 'none'}")
         return path
 
     def holds(self, name: str, iteration: int | None = None) -> bool:
@@ -235,8 +241,8 @@ def restore_networks(run: RunDirectory, iteration: int | None = None
     generator, discriminator = run.build_networks()
     checkpoints = Checkpoints(run)
     if checkpoints.path(iteration) is None:
-        raise FileNotFoundError(f"{run.checkpoints} holds no checkpoint: has {run.path} "
-                                "trained?")
+        raise MissingFileError(f"{run.checkpoints} holds no checkpoint: has {run.path} "
+                               "trained?")
     averaged = checkpoints.holds("generator_ema", iteration)
     networks = {"generator_ema" if averaged else "generator": generator}
     if checkpoints.holds("discriminator", iteration):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from absl import app, flags, logging
 
-from stargan_keras.cli import user_errors
+from stargan_keras.cli import check_no_arguments, user_errors
 from stargan_keras.config import (
     ADAM_EPSILONS,
     ADVERSARIAL_LOSSES,
@@ -20,7 +20,7 @@ from stargan_keras.config import (
     WEIGHT_INITS,
     TrainConfig,
 )
-from stargan_keras.runtime import keep_freed_memory
+from stargan_keras.runtime import keep_freed_memory, use_onednn
 
 _DEFAULTS = TrainConfig()
 FLAGS = flags.FLAGS
@@ -64,11 +64,16 @@ flags.DEFINE_enum("g_upsample", _DEFAULTS.g_upsample, UPSAMPLING,
                   "G's decoder: transposed convolutions (official), or resize then convolve.")
 flags.DEFINE_bool("g_attention", _DEFAULTS.g_attention,
                   "G outputs mask * colour + (1 - mask) * input (GANimation).")
+flags.DEFINE_bool("g_skip", _DEFAULTS.g_skip,
+                  "One skip connection from G's full-resolution stem to its last convolution.")
 flags.DEFINE_float("lambda_mask", _DEFAULTS.lambda_mask,
                    "Weight of the attention mask regulariser E[1 - mask] (needs --g_attention).")
 flags.DEFINE_enum("adv_loss", _DEFAULTS.adv_loss, ADVERSARIAL_LOSSES,
                   "wgan-gp (official) or r1: non-saturating loss with the R1 penalty on reals.")
 flags.DEFINE_float("lambda_r1", _DEFAULTS.lambda_r1, "Weight of the R1 penalty (--adv_loss=r1).")
+flags.DEFINE_float("lambda_cls_r1", _DEFAULTS.lambda_cls_r1,
+                   "Weight of R1 on D's classifier: the gradient of the classification loss "
+                   "on real images (needs --adv_loss=r1; 0: off).")
 flags.DEFINE_float("g_ema_decay", _DEFAULTS.g_ema_decay,
                    "Decay of the moving average of G's weights used for samples, evaluation, "
                    "translation and export; 0 turns it off (official).")
@@ -142,13 +147,13 @@ def config_from_flags() -> TrainConfig:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    check_no_arguments(argv)
+    use_onednn(True)  # 5x faster D updates on AVX2 CPUs; before TensorFlow is imported
     if keep_freed_memory():  # before the big allocations start
         logging.info("malloc: keeping freed memory for the next step (no mmap, no trim)")
     from stargan_keras.training.loop import train  # imports TensorFlow: after flag parsing
 
-    with user_errors(RuntimeError, FloatingPointError):
+    with user_errors():
         train(config_from_flags())
 
 

@@ -89,7 +89,7 @@ def test_official_networks_match_pytorch(tmp_path, image_size):
     networks = load_official(g_path, d_path)
     assert networks.config.model_shape() == {
         "image_size": image_size, "g_conv_dim": 8, "d_conv_dim": 4, "g_repeat_num": 2,
-        "d_repeat_num": 6, "g_upsample": "transpose", "g_attention": False}
+        "d_repeat_num": 6, "g_upsample": "transpose", "g_attention": False, "g_skip": False}
     assert networks.discriminator.cls_head.kernel.shape[:2] == (image_size // 64,) * 2
     _check_same_outputs(torch_g, torch_d, networks.generator, networks.discriminator,
                         image_size, 5)
@@ -115,7 +115,7 @@ def test_run_directory_records_the_official_setup(tmp_path):
     assert spec["config"]["run_dir"] == run_dir
     assert spec["model"] == {"image_size": 128, "g_conv_dim": 4, "d_conv_dim": 4,
                              "g_repeat_num": 1, "d_repeat_num": 6, "g_upsample": "transpose",
-                             "g_attention": False}
+                             "g_attention": False, "g_skip": False}
     label_set = run.layout().label_sets[0]
     assert label_set.names == OFFICIAL_ATTRS == (
         "Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young")

@@ -129,7 +129,8 @@ def test_mirrored_two_devices_scale_gradients_like_one_device():
         np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
 
 
-RECIPE = dict(n_critic=1, adv_loss="r1", lambda_r1=2.0, g_attention=True, lambda_mask=0.3,
+RECIPE = dict(n_critic=1, adv_loss="r1", lambda_r1=2.0, lambda_cls_r1=3.0, g_attention=True,
+              lambda_mask=0.3, g_skip=True,
               g_upsample="nearest", g_ema_decay=0.999, diff_augment=("translation", "cutout"))
 
 
@@ -142,7 +143,8 @@ def test_fast_recipe_terms_match_their_definitions_on_one_update():
                                      sample_step=1, model_save_step=1, **RECIPE)
     model = build_model(config, layout)
     assert model.metric_names == ("D/loss_real", "D/loss_fake", "D/loss_cls", "D/loss_r1",
-                                  "G/loss_fake", "G/loss_rec", "G/loss_cls", "G/loss_mask")
+                                  "D/loss_cls_r1", "G/loss_fake", "G/loss_rec", "G/loss_cls",
+                                  "G/loss_mask")
     batch = next(iter(training_batches(sources, layout, 4, 1)))
     x, c, t = batch["images"], batch["labels"], batch["target_labels"]
     # Expectations from the weights before the step: even a 1e-30 update moves D's zero
@@ -157,10 +159,18 @@ def test_fast_recipe_terms_match_their_definitions_on_one_update():
         tape.watch(real_seen)
         real_src = tf.reduce_sum(model.discriminator(real_seen)[0])
     grad = tape.gradient(real_src, real_seen)
+    with tf.GradientTape() as tape:
+        tape.watch(real_seen)
+        per_image = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(
+            labels=c, logits=model.discriminator(real_seen)[1]), axis=1)
+        cls_total = tf.reduce_sum(per_image)
+    cls_grad = tape.gradient(cls_total, real_seen)
     expected = {
         "D/loss_real": tf.reduce_mean(tf.nn.softplus(-src[:4])),
         "D/loss_fake": tf.reduce_mean(tf.nn.softplus(src[4:])),
         "D/loss_r1": 0.5 * tf.reduce_mean(tf.reduce_sum(tf.square(grad), axis=[1, 2, 3])),
+        "D/loss_cls_r1": 0.5 * tf.reduce_mean(tf.reduce_sum(tf.square(cls_grad),
+                                                            axis=[1, 2, 3])),
         "D/loss_cls": tf.reduce_sum(
             tf.nn.sigmoid_cross_entropy_with_logits(labels=c, logits=cls[:4])) / 4,
     }

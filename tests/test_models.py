@@ -146,9 +146,29 @@ def test_attention_output_blends_colour_and_input_by_the_mask():
     np.testing.assert_allclose(g([x, c]), out)
 
 
+def test_skip_feeds_the_stem_to_the_last_convolution():
+    g = Generator(conv_dim=8, c_dim=2, repeat_num=1, skip=True)
+    g.build(((None, 16, 16, 3), (None, 2)))
+    plain = Generator(conv_dim=8, c_dim=2, repeat_num=1)
+    plain.build(((None, 16, 16, 3), (None, 2)))
+    # The last 7x7 convolution reads 8 + 8 channels: 7 * 7 * 8 * 3 more weights.
+    assert g.blocks[-1].kernel.shape == (7, 7, 16, 3)
+    assert g.count_params() - plain.count_params() == 7 * 7 * 8 * 3
+    x = tf.random.stateless_uniform((2, 16, 16, 3), (1, 2), -1, 1)
+    c = tf.constant([[1.0, 0.0], [0.0, 1.0]])
+    h = tf.concat([x, tf.broadcast_to(c[:, None, None, :], (2, 16, 16, 2))], axis=-1)
+    for block in g.blocks[:-1]:
+        h = block(h)
+        if block.name == "stem_relu":
+            stem = h
+    expected = tf.tanh(g.blocks[-1](tf.concat([h, stem], axis=-1)))
+    np.testing.assert_allclose(g([x, c]), expected, atol=1e-6)
+
+
 def test_generator_options_round_trip_through_its_config():
-    g = Generator(conv_dim=8, c_dim=2, repeat_num=1, upsample="bilinear", attention=True)
+    g = Generator(conv_dim=8, c_dim=2, repeat_num=1, upsample="bilinear", attention=True,
+                  skip=True)
     clone = Generator.from_config(g.get_config())
-    assert (clone.upsample, clone.attention) == ("bilinear", True)
+    assert (clone.upsample, clone.attention, clone.skip) == ("bilinear", True, True)
     with pytest.raises(ValueError, match="upsample='cubic'"):
         Generator(upsample="cubic")

@@ -8,6 +8,7 @@ from keras import layers, ops
 from stargan_keras.models.layers import ResidualBlock, conv_kernel, instance_norm
 
 UPSAMPLING = ("transpose", "nearest", "bilinear")  # config.UPSAMPLING names the same
+STEM_LAYERS = 3  # conv, norm, ReLU at full resolution: what the skip carries
 
 
 @keras.saving.register_keras_serializable(package="stargan_keras")
@@ -27,6 +28,10 @@ class Generator(keras.Model):
       [0, 1], and the output is ``m * colour + (1 - m) * input`` (GANimation, Pumarola
       et al. 2018), so that pixels G leaves alone are kept exactly.
       ``G([images, labels], return_mask=True)`` also returns m [N, H, W, 1].
+    * ``skip=True``: the stem's full-resolution features are concatenated to the
+      decoder's before the last convolution (one U-Net skip, as AttGAN found best: He et
+      al. 2019), so detail the bottleneck cannot carry (thin marks, edges) reaches the
+      output without being redrawn.
 
     Args:
         conv_dim: channels of the first convolution; doubled by each down-sampling.
@@ -34,15 +39,17 @@ class Generator(keras.Model):
         repeat_num: number of residual blocks in the bottleneck.
         upsample: "transpose" (official), "nearest" or "bilinear".
         attention: output through an attention mask.
+        skip: one skip connection from the stem to the last convolution.
     """
 
     def __init__(self, conv_dim: int = 64, c_dim: int = 5, repeat_num: int = 6,
-                 upsample: str = "transpose", attention: bool = False, **kwargs):
+                 upsample: str = "transpose", attention: bool = False, skip: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         if upsample not in UPSAMPLING:
             raise ValueError(f"upsample={upsample!r}: expected one of {', '.join(UPSAMPLING)}")
         self.conv_dim, self.c_dim, self.repeat_num = conv_dim, c_dim, repeat_num
-        self.upsample, self.attention = upsample, attention
+        self.upsample, self.attention, self.skip = upsample, attention, skip
         blocks: list[layers.Layer] = [
             layers.Conv2D(conv_dim, 7, padding="same", use_bias=False,
                           kernel_initializer=conv_kernel(), name="stem_conv"),
@@ -83,6 +90,8 @@ class Generator(keras.Model):
         image_shape, _ = input_shape
         shape = tuple(image_shape[:-1]) + (image_shape[-1] + self.c_dim,)
         for block in self.blocks:
+            if block is self.blocks[-1] and self.skip:
+                shape = tuple(shape[:-1]) + (shape[-1] + self.conv_dim,)
             block.build(shape)
             shape = block.compute_output_shape(shape)
 
@@ -93,9 +102,13 @@ class Generator(keras.Model):
         tiled = ops.broadcast_to(labels[:, None, None, :],
                                  (shape[0], shape[1], shape[2], self.c_dim))
         x = ops.concatenate([images, tiled], axis=-1)
-        for block in self.blocks:
+        for i, block in enumerate(self.blocks[:-1]):
             x = block(x)
-        x = ops.cast(x, "float32")
+            if i == STEM_LAYERS - 1:
+                stem = x
+        if self.skip:
+            x = ops.concatenate([x, stem], axis=-1)
+        x = ops.cast(self.blocks[-1](x), "float32")
         colour = ops.tanh(x[..., :3])
         if not self.attention:
             return (colour, None) if return_mask else colour
@@ -109,4 +122,4 @@ class Generator(keras.Model):
     def get_config(self):
         return {**super().get_config(), "conv_dim": self.conv_dim, "c_dim": self.c_dim,
                 "repeat_num": self.repeat_num, "upsample": self.upsample,
-                "attention": self.attention}
+                "attention": self.attention, "skip": self.skip}

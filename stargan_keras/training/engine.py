@@ -10,14 +10,15 @@ from stargan_keras.models import Discriminator, Generator
 from stargan_keras.training import augment, losses
 
 
-def metric_names(adv_loss: str = "wgan-gp", attention_penalty: bool = False
-                 ) -> tuple[str, ...]:
+def metric_names(adv_loss: str = "wgan-gp", attention_penalty: bool = False,
+                 classifier_penalty: bool = False) -> tuple[str, ...]:
     """The loss terms a train_step logs: the official seven, with R1 in place of the
-    gradient penalty for ``adv_loss="r1"`` and the mask regulariser when it counts."""
-    names = ("D/loss_real", "D/loss_fake", "D/loss_cls",
-             "D/loss_r1" if adv_loss == "r1" else "D/loss_gp",
-             "G/loss_fake", "G/loss_rec", "G/loss_cls")
-    return names + (("G/loss_mask",) if attention_penalty else ())
+    gradient penalty for ``adv_loss="r1"``, and the recipe's penalties when they count."""
+    d_names = ("D/loss_real", "D/loss_fake", "D/loss_cls",
+               "D/loss_r1" if adv_loss == "r1" else "D/loss_gp")
+    d_names += ("D/loss_cls_r1",) if classifier_penalty else ()
+    g_names = ("G/loss_fake", "G/loss_rec", "G/loss_cls")
+    return d_names + g_names + (("G/loss_mask",) if attention_penalty else ())
 
 
 class StarGAN(keras.Model):
@@ -47,6 +48,10 @@ class StarGAN(keras.Model):
     * ``ema_decay``: a moving average of G's weights, updated after each G update, for
       samples, evaluation, translation and export (StarGAN v2 uses 0.999).
     * ``augment``: DiffAugment on every image D sees, real and fake (``augment.py``).
+    * ``lambda_cls_r1`` (with ``adv_loss="r1"``): R1 on D's classifier, the penalty
+      0.5 E[||grad_x L_cls(D_cls(x_real), c)||^2]. A classifier that is smooth around
+      real images cannot be flipped by a few pixels, so G must draw the attribute
+      (input-gradient regularisation, Drucker & LeCun 1992; Ross & Doshi-Velez 2018).
 
     Args:
         generator, discriminator: the networks.
@@ -58,13 +63,14 @@ class StarGAN(keras.Model):
         lambda_mask: weight of the mask regulariser (0: none).
         ema_decay: decay of the moving average of G's weights (0: none).
         augment: DiffAugment policy, names from ``augment.AUGMENTATIONS``.
+        lambda_cls_r1: weight of the classifier's R1 penalty (0: none).
     """
 
     def __init__(self, generator: Generator, discriminator: Discriminator, layout: LabelLayout,
                  lambda_cls: float = 1.0, lambda_rec: float = 10.0, lambda_gp: float = 10.0,
                  n_critic: int = 5, adv_loss: str = "wgan-gp", lambda_r1: float = 1.0,
                  lambda_mask: float = 0.0, ema_decay: float = 0.0,
-                 augment: tuple[str, ...] = (), **kwargs):
+                 augment: tuple[str, ...] = (), lambda_cls_r1: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         if generator.c_dim != layout.width:
             raise ValueError(f"generator c_dim {generator.c_dim} != label width {layout.width}")
@@ -76,7 +82,9 @@ class StarGAN(keras.Model):
         self.n_critic = n_critic
         self.adv_loss, self.lambda_r1, self.lambda_mask = adv_loss, lambda_r1, lambda_mask
         self.ema_decay, self.augment_policy = ema_decay, tuple(augment)
-        self.metric_names = metric_names(adv_loss, generator.attention and lambda_mask > 0)
+        self.lambda_cls_r1 = lambda_cls_r1 if adv_loss == "r1" else 0.0
+        self.metric_names = metric_names(adv_loss, generator.attention and lambda_mask > 0,
+                                         self.lambda_cls_r1 > 0)
         self.ema_weights: dict[str, keras.Variable] = {}
         self._averaged_generator: Generator | None = None
 
@@ -208,6 +216,10 @@ class StarGAN(keras.Model):
                 logs["D/loss_fake"] = losses.nonsaturating_fake(src_fake)
                 logs["D/loss_r1"] = losses.r1_penalty(self.penalty_gradient(seen_real))
                 penalty = self.lambda_r1 * logs["D/loss_r1"]
+                if self.lambda_cls_r1:
+                    logs["D/loss_cls_r1"] = losses.r1_penalty(
+                        self.penalty_gradient(seen_real, c_org))
+                    penalty += self.lambda_cls_r1 * logs["D/loss_cls_r1"]
             else:
                 alpha = tf.reshape(alpha, (-1, 1, 1, 1))
                 x_hat = alpha * seen_real + (1.0 - alpha) * seen[tf.shape(x_real)[0]:]
@@ -222,8 +234,10 @@ class StarGAN(keras.Model):
         self.d_optimizer.apply_gradients(zip(grads, weights))
         return logs
 
-    def penalty_gradient(self, x_hat: tf.Tensor) -> tf.Tensor:
-        """d(sum of D_src(x_hat))/d(x_hat), differentiable again for the penalty's update.
+    def penalty_gradient(self, x_hat: tf.Tensor, labels: tf.Tensor | None = None
+                         ) -> tf.Tensor:
+        """d(sum of D_src(x_hat))/d(x_hat), differentiable again for the penalty's update;
+        with ``labels``, the gradient of the summed classification loss instead.
 
         With float16 loss scaling the inner target is scaled like the outer loss, so that
         small float16 gradients inside D do not underflow, and the result is unscaled. An
@@ -233,7 +247,12 @@ class StarGAN(keras.Model):
         loss_scale = self._loss_scale(self.d_optimizer)
         with tf.GradientTape() as tape:
             tape.watch(x_hat)
-            target = tf.reduce_sum(self.discriminator(x_hat, training=True)[0])
+            src, cls = self.discriminator(x_hat, training=True)
+            if labels is None:
+                target = tf.reduce_sum(src)
+            else:  # the batch mean times the batch: each image's own loss
+                target = (losses.classification_loss(self.layout, cls, labels)
+                          * tf.cast(tf.shape(cls)[0], cls.dtype))
             if loss_scale is not None:
                 target *= loss_scale
         gradient = tape.gradient(target, x_hat)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 
@@ -11,17 +12,19 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
+from stargan_keras.config import TrainConfig
 from stargan_keras.data import make_sources
 from stargan_keras.data.pipeline import training_batches
+from stargan_keras.errors import TrainingDivergedError, UserError
+from stargan_keras.evaluation.sweep import held_out_parts
 from stargan_keras.labels import LabelLayout
 from stargan_keras.models.layers import keras_default_weights
 from stargan_keras.run_dir import Checkpoints, RunDirectory, RunLock, build_networks, make_spec
 from stargan_keras.training.adam import adam
 from stargan_keras.training.distribute import distribute, is_chief, make_strategy
 from stargan_keras.training.engine import StarGAN
-from stargan_keras.training.evaluator import TrainingEvaluator
-from stargan_keras.training.monitor import TrainingMonitor, fixed_samples
+from stargan_keras.training.evaluator import TRUTH_FILE, TrainingEvaluator
+from stargan_keras.training.monitor import TrainingMonitor
 from stargan_keras.training.precision import compute_precision, scaled_optimizer
 from stargan_keras.training.schedule import LinearDecay
 
@@ -33,8 +36,8 @@ def check_label_dims(config: TrainConfig, layout: LabelLayout) -> None:
             continue
         label_set = layout.label_sets[set_index]
         if value != label_set.dim:
-            raise ValueError(f"--{flag}={value} but {label_set.name} has {label_set.dim} labels "
-                             f"({', '.join(label_set.names)}); omit --{flag} to follow the data")
+            raise UserError(f"--{flag}={value} but {label_set.name} has {label_set.dim} labels "
+                            f"({', '.join(label_set.names)}); omit --{flag} to follow the data")
 
 
 def build_model(config: TrainConfig, layout: LabelLayout) -> StarGAN:
@@ -47,7 +50,8 @@ def build_model(config: TrainConfig, layout: LabelLayout) -> StarGAN:
     model = StarGAN(generator, discriminator, layout, config.lambda_cls, config.lambda_rec,
                     config.lambda_gp, config.n_critic, adv_loss=config.adv_loss,
                     lambda_r1=config.lambda_r1, lambda_mask=config.lambda_mask,
-                    ema_decay=config.g_ema_decay, augment=config.diff_augment)
+                    ema_decay=config.g_ema_decay, augment=config.diff_augment,
+                    lambda_cls_r1=config.lambda_cls_r1)
     sets = len(layout.label_sets)
     d_schedule = LinearDecay(config.d_lr, config.num_iters, config.num_iters_decay,
                              updates_per_iter=sets)
@@ -110,8 +114,8 @@ def _train_loop(config: TrainConfig, strategy: tf.distribute.Strategy, model: St
                               **averaged)
     iteration = checkpoints.restore(config.resume_iters)
     if iteration % config.n_critic:
-        raise ValueError(f"checkpoint iteration {iteration} is not a multiple of n_critic "
-                         f"{config.n_critic}")
+        raise UserError(f"checkpoint iteration {iteration} is not a multiple of n_critic "
+                        f"{config.n_critic}")
     replicas = strategy.num_replicas_in_sync
     iterator = iter(distribute(strategy, lambda: training_batches(
         sources, layout, config.batch_size, config.n_critic, replicas, iteration, config.seed)))
@@ -128,15 +132,11 @@ def _train_loop(config: TrainConfig, strategy: tf.distribute.Strategy, model: St
 
     monitor = evaluator = None
     if chief:
-        evaluator = TrainingEvaluator.from_config(config, layout, sources, run.logs)
-        held_out = None
-        if config.dataset in SYNTHETIC_DATASETS:
-            held_out = [(images, layout.embed(i, labels), scenes)
-                        for i, (images, labels, scenes)
-                        in enumerate(s.held_out(config.num_eval_images) for s in sources)]
+        evaluator = TrainingEvaluator.from_config(config, layout, sources, run.logs,
+                                                  os.path.join(run.path, TRUTH_FILE))
         monitor = TrainingMonitor(
             model, run, config.num_iters,
-            fixed_samples(sources, layout, config.num_sample_images), held_out, sources,
+            held_out_parts(sources, layout, config.num_sample_images),
             config.n_critic * len(sources) * config.batch_size * replicas)
         monitor.start(iteration)
     logging.info("Training %s from iteration %d to %d on %d replica(s)", config.dataset,
@@ -148,7 +148,7 @@ def _train_loop(config: TrainConfig, strategy: tf.distribute.Strategy, model: St
         if not bool(finite):
             bad = ", ".join(f"{k}={float(v)}" for k, v in logs.items()
                             if not np.isfinite(float(v)))
-            raise FloatingPointError(
+            raise TrainingDivergedError(
                 f"non-finite loss at iteration {iteration}: {bad}; nothing was saved, the "
                 f"latest checkpoint ({checkpoints.path(None) or 'none'}) is the last good one")
         if monitor and iteration % config.log_step == 0:
@@ -170,6 +170,8 @@ def _train_loop(config: TrainConfig, strategy: tf.distribute.Strategy, model: St
         if iteration % config.sample_step and not terminate.is_set():
             monitor.sample(iteration)  # preemption leaves at once instead
         monitor.close()
+    if evaluator and iteration % evaluator.every and not terminate.is_set():
+        evaluator.evaluate(iteration, model.averaged_generator())  # the final G is scored too
 
 
 @contextlib.contextmanager
