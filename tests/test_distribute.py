@@ -14,8 +14,9 @@ def test_each_replica_gets_its_own_share_in_order():
     layout = LabelLayout((sources[0].label_set,))
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 
-    def batches():
-        return training_batches(sources, layout, 2, 2, num_replicas=2)
+    def batches(num_workers=1, worker=0):
+        return training_batches(sources, layout, 2, 2, num_replicas=2,
+                                num_workers=num_workers, worker=worker)
 
     iterator = iter(distribute(strategy, batches))
     for cycle in range(2):

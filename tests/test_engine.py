@@ -88,8 +88,8 @@ def _single_and_mirrored(optimizer: str, cycles: int):
     for variable, value in zip(mirrored.generator.weights + mirrored.discriminator.weights,
                                initial):
         variable.assign(value)
-    iterator = iter(distribute(strategy, lambda: training_batches(sources, layout, 4, 2,
-                                                                 num_replicas=2, seed=3)))
+    iterator = iter(distribute(strategy, lambda workers, worker: training_batches(
+        sources, layout, 4, 2, num_replicas=2, seed=3, num_workers=workers, worker=worker)))
 
     @tf.function
     def step(it):

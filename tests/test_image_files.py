@@ -138,3 +138,29 @@ def test_image_file_source_splits_then_drops_unreadable(tmp_path):
     held, train = split_held_out(list(range(20)), "test")
     assert list(source.held_out_images.labels[:, 0]) == [i for i in held if i != 7]
     assert list(source.train.labels[:, 0]) == [i for i in train if i != 7]
+
+
+def test_a_share_is_its_slice_of_the_stream_and_decodes_nothing_else(tmp_path, monkeypatch):
+    import stargan_keras.data.image_files as image_files
+
+    source, _ = _source(tmp_path, 10, seed=2)
+    full = _stream(source, 3, 12)
+    decoded, flip = [], image_files.random_flip
+
+    def noting_flip(image, k, seed):  # runs on every decoded image, with its example k
+        def note(k):
+            decoded.append(int(k))
+            return k
+        return flip(image, tf.numpy_function(note, [k], tf.int64, stateful=True), seed)
+
+    monkeypatch.setattr(image_files, "random_flip", noting_flip)
+    # The first 2 of every 5 examples from example 3 on: examples 3, 4, 8, 9, 13, 14.
+    share = [(image.numpy(), int(label[0])) for image, label in
+             source.train_examples(3, share=(2, 5)).take(6)]
+    for got, want in zip(share, [full[i] for i in (0, 1, 5, 6, 10, 11)]):
+        np.testing.assert_array_equal(got[0], want[0])
+        assert got[1] == want[1]
+    # Decoded: those six, plus whatever the parallel interleave started ahead, all of
+    # them inside the share.
+    assert {3, 4, 8, 9, 13, 14} <= set(decoded)
+    assert all((k - 3) % 5 < 2 for k in decoded), decoded

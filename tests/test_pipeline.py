@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from stargan_keras.data.pipeline import training_batches
 from stargan_keras.data.synthetic import MULTI_LABEL_NAMES, synthetic_sources
@@ -61,3 +62,62 @@ def test_replica_major_order():
     order = [0, 1, 4, 5, 2, 3, 6, 7]
     for key in one:
         np.testing.assert_array_equal(two[key], one[key][order])
+
+
+def _counting_render(monkeypatch):
+    """Counts the images synthetic sources render (their one expensive step)."""
+    import stargan_keras.data.synthetic as synthetic
+
+    rendered, real = [], synthetic.render
+
+    def render(scenes, size):
+        def count(n):
+            rendered.append(int(n))
+            return n
+        n = tf.py_function(count, [tf.shape(scenes["mark"])[0]], tf.int32)
+        with tf.control_dependencies([n]):
+            return real(scenes, size)
+
+    monkeypatch.setattr(synthetic, "render", render)
+    return rendered
+
+
+def test_a_worker_builds_exactly_its_slice_and_renders_nothing_else(monkeypatch):
+    sources, layout = _setup("synthetic_both")
+    # 4 replicas of 8 on 2 workers: a global batch of 32 per label set, 16 per worker.
+    whole = _first(training_batches(sources, layout, 8, 2, num_replicas=4, seed=5,
+                                    start_iteration=2), 2)
+    rendered = _counting_render(monkeypatch)
+    shares = [_first(training_batches(sources, layout, 8, 2, num_replicas=4, seed=5,
+                                      start_iteration=2, num_workers=2, worker=w), 2)
+              for w in range(2)]
+    # Every render call drew one worker's 16 images of one set and iteration; none drew
+    # a whole block (64) or a global batch (32).
+    assert rendered and set(rendered) == {16}
+    for cycle in range(2):
+        for w, share in enumerate(shares):
+            # Worker w feeds global replicas 2w and 2w + 1: its half, replica-major.
+            batch, mine = share[cycle], slice(w * 64, (w + 1) * 64)
+            assert batch["images"].shape == (64, 16, 16, 3)
+            for key in ("images", "labels", "alpha"):
+                np.testing.assert_array_equal(batch[key], whole[cycle][key][mine])
+            # Targets: a permutation of the worker's own 16 labels of each iteration and
+            # set (rows are [replica, iteration, set, example]).
+            labels = batch["labels"].reshape(2, 2, 2, 8, -1)
+            targets = batch["target_labels"].reshape(2, 2, 2, 8, -1)
+            for i in range(2):
+                for s in range(2):
+                    assert (sorted(map(tuple, labels[:, i, s].reshape(16, -1))) ==
+                            sorted(map(tuple, targets[:, i, s].reshape(16, -1))))
+            assert not np.array_equal(batch["target_labels"], batch["labels"])
+
+
+def test_one_worker_is_the_whole_batch():
+    sources, layout = _setup("synthetic_both")
+    (a,) = _first(training_batches(sources, layout, 2, 2, num_replicas=2, seed=3))
+    (b,) = _first(training_batches(sources, layout, 2, 2, num_replicas=2, seed=3,
+                                   num_workers=1, worker=0))
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+    with pytest.raises(ValueError, match="split evenly"):
+        training_batches(sources, layout, 2, 2, num_replicas=3, num_workers=2, worker=0)

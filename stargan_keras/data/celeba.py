@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from stargan_keras.data.image_files import (
     ImageFileSource,
+    example_indices,
     image_file_source,
     permuted_index,
     random_flip,
@@ -95,15 +96,17 @@ class TfdsCelebA:
         labels.set_shape((self.label_set.dim,))
         return center_crop_resize(image, self.crop_size, self.image_size), labels
 
-    def train_examples(self, start: int = 0) -> tf.data.Dataset:
-        """The endless (image, labels) stream from example ``start`` on."""
+    def train_examples(self, start: int = 0,
+                       share: tuple[int, int] | None = None) -> tf.data.Dataset:
+        """The endless (image, labels) stream from example ``start`` on (``share``: see
+        ``pipeline.Source``)."""
         n = len(self._train)
 
         def example(k):
             image, labels = self._read(self._train, permuted_index(k, n, self.seed))
             return random_flip(image, k, self.seed), labels
 
-        return tf.data.Dataset.range(start, 1 << 62).map(
+        return example_indices(start, share).map(
             example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
     def held_out(self, count: int) -> tuple[tf.Tensor, tf.Tensor, None]:

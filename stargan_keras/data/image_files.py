@@ -216,8 +216,10 @@ class ImageFileSource:
         return center_crop_resize(decode_rgb(tf.io.read_file(path)), self.crop_size,
                                   self.image_size)
 
-    def train_examples(self, start: int = 0) -> tf.data.Dataset:
-        """The endless (image, labels) stream from example ``start`` on."""
+    def train_examples(self, start: int = 0,
+                       share: tuple[int, int] | None = None) -> tf.data.Dataset:
+        """The endless (image, labels) stream from example ``start`` on (``share``: see
+        ``pipeline.Source``)."""
         n = len(self.train)
         paths, labels = tf.constant(self.train.paths), tf.constant(self.train.labels)
         tries = min(_REPLACEMENT_TRIES, n)
@@ -253,7 +255,7 @@ class ImageFileSource:
             with tf.control_dependencies([warned]):
                 return tf.identity(image), label
 
-        return tf.data.Dataset.range(start, 1 << 62).interleave(
+        return example_indices(start, share).interleave(
             example, cycle_length=tf.data.AUTOTUNE, block_length=1,
             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).map(report)
 
@@ -292,3 +294,13 @@ def image_file_source(label_set: LabelSet, items: list[tuple[str, np.ndarray]],
         return LabelledImages(paths[indices], labels[indices]).subset(usable[indices])
 
     return ImageFileSource(label_set, part(train), part(held), crop_size, image_size, seed)
+
+
+def example_indices(start: int, share: tuple[int, int] | None = None) -> tf.data.Dataset:
+    """Example numbers from ``start`` on; with ``share=(count, period)`` only the first
+    ``count`` of every ``period``, so a worker decodes nothing outside its share."""
+    if share is None:
+        return tf.data.Dataset.range(start, 1 << 62)
+    count, period = share
+    return tf.data.Dataset.range(1 << 62).map(
+        lambda t: start + t // count * period + t % count)

@@ -147,14 +147,34 @@ class SyntheticShapes:
         return tf.data.Dataset.range(first_block, 1 << 62).map(
             lambda b: sample_scenes(self.seed, stream, b))
 
-    def train_examples(self, start: int = 0) -> tf.data.Dataset:
-        """The endless training stream of (image, labels), from example ``start`` on."""
+    def train_examples(self, start: int = 0,
+                       share: tuple[int, int] | None = None) -> tf.data.Dataset:
+        """The endless training stream of (image, labels), from example ``start`` on
+        (``share``: see ``pipeline.Source``)."""
         def to_examples(scenes):
             return render(scenes, self.image_size), self.labels(scenes)
 
         blocks = self._blocks("train", start // _BLOCK)
-        return (blocks.map(to_examples, num_parallel_calls=tf.data.AUTOTUNE)
-                .unbatch().skip(start % _BLOCK))
+        if share is None:
+            return (blocks.map(to_examples, num_parallel_calls=tf.data.AUTOTUNE)
+                    .unbatch().skip(start % _BLOCK))
+        # Drawing scenes is cheap; only the share's scenes are rendered. Rendered in
+        # batches of a multiple of 16 scenes (padded with copies), as whole blocks are:
+        # the per-image ops then take the same vectorised code paths, so each image is
+        # bit-identical to the one the whole stream renders.
+        count, period = share
+        padded = -(-count // 16) * 16
+
+        def to_padded_examples(scenes):
+            def pad(v):
+                return tf.concat([v, tf.repeat(v[:1], padded - count, axis=0)], axis=0)
+            images, labels = to_examples({k: pad(v) for k, v in scenes.items()})
+            return images[:count], labels[:count]
+
+        scenes = (blocks.unbatch().skip(start % _BLOCK).enumerate()
+                  .filter(lambda t, _: t % period < count).map(lambda _, scene: scene))
+        return (scenes.batch(count, drop_remainder=True)
+                .map(to_padded_examples, num_parallel_calls=tf.data.AUTOTUNE).unbatch())
 
     def held_out(self, count: int) -> tuple[tf.Tensor, tf.Tensor, dict[str, tf.Tensor]]:
         """The first ``count`` held-out (images, labels, scenes), disjoint from training."""

@@ -73,25 +73,23 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 
 
 def distribute(strategy: tf.distribute.Strategy,
-               global_batches: Callable[[], tf.data.Dataset]) -> tf.distribute.DistributedDataset:
+               worker_batches: Callable[[int, int], tf.data.Dataset]
+               ) -> tf.distribute.DistributedDataset:
     """Hand each replica its share of every global batch.
 
-    ``global_batches`` yields whole global batches ordered replica-major (see
-    ``data.pipeline.training_batches``). Every worker builds the same deterministic
-    stream, keeps its own replicas' slice and feeds it to them in order, so the
-    replicas together see exactly the batch one device would.
+    ``worker_batches(num_workers, worker)`` yields one worker's part of every global
+    batch, ordered replica-major over its local replicas (see
+    ``data.pipeline.training_batches``). Each worker builds, reads and decodes only its
+    own part and feeds it to its replicas in order.
     """
     def per_worker(context: tf.distribute.InputContext) -> tf.data.Dataset:
-        workers, worker = context.num_input_pipelines, context.input_pipeline_id
-        local = strategy.num_replicas_in_sync // workers
+        local = strategy.num_replicas_in_sync // context.num_input_pipelines
 
-        def my_share(batch):
-            def split(value):
-                shares = tf.reshape(value, [workers * local, -1] + list(value.shape[1:]))
-                return shares[worker * local:(worker + 1) * local]
-            return {k: split(v) for k, v in batch.items()}
+        def by_replica(batch):
+            return {k: tf.reshape(v, [local, -1] + list(v.shape[1:])) for k, v in batch.items()}
 
-        dataset = global_batches().map(my_share).unbatch()
+        dataset = worker_batches(context.num_input_pipelines,
+                                 context.input_pipeline_id).map(by_replica).unbatch()
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
         return dataset.with_options(options)

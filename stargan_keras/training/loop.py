@@ -117,8 +117,9 @@ def _train_loop(config: TrainConfig, strategy: tf.distribute.Strategy, model: St
         raise UserError(f"checkpoint iteration {iteration} is not a multiple of n_critic "
                         f"{config.n_critic}")
     replicas = strategy.num_replicas_in_sync
-    iterator = iter(distribute(strategy, lambda: training_batches(
-        sources, layout, config.batch_size, config.n_critic, replicas, iteration, config.seed)))
+    iterator = iter(distribute(strategy, lambda workers, worker: training_batches(
+        sources, layout, config.batch_size, config.n_critic, replicas, iteration, config.seed,
+        workers, worker)))
 
     step = replica_step(model, config)
 
