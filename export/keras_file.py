@@ -20,11 +20,11 @@ from stargan_keras.inference.translator import Translator
 
 
 def export_keras_file(translator: Translator, path: str) -> str:
-    """Write G with its image size, labels and crop to ``path`` (a .keras file)."""
+    """Write G with its image size, labels and crops to ``path`` (a .keras file)."""
     if not path.endswith(".keras"):
         raise UserError(f"--output={path}: a Keras model file must end in .keras")
     model = portable_generator(translator.generator, translator.layout, translator.image_size,
-                               translator.crop_size)
+                               translator.crop_size, translator.crop_sizes)
     directory = os.path.dirname(path)
     if directory:
         os.makedirs(directory, exist_ok=True)

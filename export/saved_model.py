@@ -7,10 +7,13 @@ Serving serves the highest) with three signatures:
   float32 [N, c] -> ``images`` float32 [N, S, S, 3] in [-1, 1].
 * ``translate_bytes``: ``image_bytes`` string [N] (JPEG, PNG, BMP, GIF; any size,
   cropped and resized as in training) and ``labels`` -> ``png_bytes`` string [N]. The
-  ``_bytes`` suffix makes TF Serving's REST API base64-encode them.
+  ``_bytes`` suffix makes TF Serving's REST API base64-encode them. In a joint run each
+  image is cropped as the images of the label set its row's mask names were (a target
+  naming RaFD expressions: the RaFD crop).
 * ``metadata``: ``unused`` int32 [] (TF Serving rejects a signature without inputs,
   tensorflow/serving#1676) -> ``label_names`` [c], ``layout_json``, ``image_size``,
-  ``crop_size`` (0: the largest centred square).
+  ``crop_size`` (the first label set's; 0: the largest centred square) and
+  ``crop_sizes`` int32 [label sets] (each label set's, in layout order).
 
 The same facts are in ``<version>/assets.extra/stargan.json``. G goes through a plain
 ``tf.Module``, so each variable is stored once (Keras 3.15's ``model.export`` stores
@@ -45,9 +48,13 @@ def label_names(layout: LabelLayout) -> list[str]:
 
 
 def export_metadata(translator: Translator) -> dict:
+    """What a client needs to prepare photos: ``crop_size`` is the first label set's crop,
+    ``crop_sizes`` each label set's by name (they differ only in a joint run)."""
     return {"labels": translator.layout.to_json(),
             "label_names": label_names(translator.layout),
-            "image_size": translator.image_size, "crop_size": translator.crop_size}
+            "image_size": translator.image_size, "crop_size": translator.crop_size,
+            "crop_sizes": {label_set.name: crop for label_set, crop in
+                           zip(translator.layout.label_sets, translator.crop_sizes)}}
 
 
 def assert_shape(tensor: tf.Tensor, expected: list[int | None], description: str) -> tf.Operation:
@@ -79,6 +86,8 @@ class ServingModule(tf.Module):
         self.weights = [variable.value for variable in generator.weights]
         self._generate = lambda images, labels: generator([images, labels], training=False)
         self._size, self._crop = translator.image_size, translator.crop_size
+        self._crops = translator.crop_sizes
+        self._mask = translator.layout.logits_dim  # where a joint row's mask begins
         self._width = translator.layout.width
         self._names = label_names(translator.layout)
         self._layout_json = json.dumps(translator.layout.to_json())
@@ -116,20 +125,31 @@ class ServingModule(tf.Module):
         with tf.control_dependencies([check]):
             checks = self._check_labels(labels, tf.shape(image_bytes)[0])
         with tf.control_dependencies(checks):
-            images = tf.map_fn(
-                lambda data: center_crop_resize(decode_rgb(data), self._crop, self._size),
-                image_bytes, fn_output_signature=tf.TensorSpec([self._size, self._size, 3]))
+            images = tf.map_fn(self._prepare, (image_bytes, labels),
+                               fn_output_signature=tf.TensorSpec([self._size, self._size, 3]))
         fakes = self._generate(images, labels)
         png = tf.map_fn(tf.io.encode_png, image_utils.to_uint8(fakes),
                         fn_output_signature=tf.TensorSpec([], tf.string))
         return {"png_bytes": png}
+
+    def _prepare(self, row: tuple[tf.Tensor, tf.Tensor]) -> tf.Tensor:
+        """One photo cropped as the label set its target's mask names was trained."""
+        data, labels = row
+        image = decode_rgb(data)
+        if len(set(self._crops)) == 1:
+            return center_crop_resize(image, self._crop, self._size)
+        label_set = tf.cast(tf.argmax(labels[self._mask:]), tf.int32)
+        return tf.switch_case(label_set, [
+            lambda crop=crop: center_crop_resize(image, crop, self._size)
+            for crop in self._crops])
 
     def _metadata(self, unused: tf.Tensor) -> dict:
         del unused  # only there because TF Serving needs an input
         return {"label_names": tf.constant(self._names),
                 "layout_json": tf.constant(self._layout_json),
                 "image_size": tf.constant(self._size, tf.int32),
-                "crop_size": tf.constant(self._crop or 0, tf.int32)}
+                "crop_size": tf.constant(self._crop or 0, tf.int32),
+                "crop_sizes": tf.constant([crop or 0 for crop in self._crops], tf.int32)}
 
 
 def versions(base_dir: str) -> list[int]:

@@ -4,7 +4,9 @@ G as a LiteRT (TFLite) flatbuffer for phones: fixed input shapes ``images`` [B, 
 float32 in [-1, 1] and ``labels`` [B, c] (B = --batch, 1 by default), output
 ``translated_images`` [B, S, S, 3]; builtin ops only. The label layout, label names,
 image size and crop are in the model's metadata under the name "stargan" (read them
-with ``read_metadata``). Quantization:
+with ``read_metadata``): ``crop_size`` is the first label set's crop, ``crop_sizes`` each
+label set's by name (in a joint run, crop a photo with the crop of the label set its
+target names: RaFD's for a target naming RaFD expressions). Quantization:
 
 * ``none``: float32 weights and arithmetic.
 * ``float16``: float16 weights, dequantized to float32 when loaded.

@@ -46,14 +46,17 @@ def output_stems(paths: list[str]) -> list[str]:
 
 def translate_files(translator, paths: list[str], output: str, attrs: list[str],
                     source_attrs: str | None = None, size: str | None = None,
-                    align_faces: bool = False, no_face: str = "center") -> dict:
+                    align_faces: bool = False, no_face: str = "center",
+                    photo_set: str | None = None) -> dict:
     """Translate ``paths`` into ``output``; returns {"written": [...], "skipped": [...],
     "no_face": [...]}.
 
     Files that are not readable images are logged by name and skipped; a bad target or
     label name stops everything before any file is written. With ``align_faces``, photos
     without a face are logged by name and translated by their centre crop, or skipped
-    (``no_face="skip"``); either way they are listed under "no_face".
+    (``no_face="skip"``); either way they are listed under "no_face". ``photo_set`` names
+    the label set the photos belong to, for their crop in a joint run (default: the one
+    set the targets or source labels name, else the first).
     """
     import keras
     import tensorflow as tf
@@ -84,7 +87,8 @@ def translate_files(translator, paths: list[str], output: str, attrs: list[str],
                 continue
             if not faces:
                 without_face.append(path)
-        rows, outputs = translator.photo_outputs(pixels, faces, attrs, source_attrs, size)
+        rows, outputs = translator.photo_outputs(pixels, faces, attrs, source_attrs, size,
+                                                 photo_set)
         for name, image in outputs:
             target = os.path.join(output, f"{stem}_{name}.png")
             image_utils.write_png(image, target)
@@ -126,7 +130,7 @@ def main(argv: list[str]) -> None:
                       else Translator.from_keras_file(FLAGS.model_file))
         result = translate_files(translator, paths, FLAGS.output, FLAGS.attrs,
                                  FLAGS.source_attrs, FLAGS.size, FLAGS.align_faces,
-                                 FLAGS.no_face)
+                                 FLAGS.no_face, FLAGS.photo_set)
     if not result["written"]:
         reason = ("no readable image with a face" if FLAGS.align_faces and FLAGS.no_face == "skip"
                   else "no readable image")
@@ -153,6 +157,10 @@ def define_flags() -> None:
     flags.DEFINE_bool("align_faces", False, "Find the faces in each photo, frame each as the "
                       "training images were, translate it and paste it back (needs the "
                       "'faces' extra; docs/photos.md).")
+    flags.DEFINE_string("photo_set", None, "The label set the photos belong to (e.g. RaFD): "
+                        "in a joint run they are cropped as its training images were "
+                        "(default: the one set --attrs or --source_attrs name, else the "
+                        "first, CelebA).")
     flags.DEFINE_enum("no_face", "center", ["center", "skip"],
                       "With --align_faces, a photo without a face is translated by its centre "
                       "crop, or skipped.")

@@ -40,5 +40,20 @@ def untrained_run(path: str, dataset: str, with_discriminator: bool = True,
     return path
 
 
+def untrained_joint_run(path: str, celeba_crop_size: int, rafd_crop_size: int) -> str:
+    """A fresh run whose spec is a joint CelebA + RaFD run (dataset "both", with these
+    crops) over the two synthetic label sets, so that no dataset is needed."""
+    import json
+
+    untrained_run(path, "synthetic_both")
+    run = RunDirectory(path)
+    config = TrainConfig(run_dir=path, dataset="both", celeba_crop_size=celeba_crop_size,
+                         rafd_crop_size=rafd_crop_size, **TINY)
+    spec = make_spec(config, run.layout())
+    with open(run.spec_path, "w") as f:
+        json.dump(spec, f)
+    return path
+
+
 def photo(height=40, width=60, seed=0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)

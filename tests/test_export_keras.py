@@ -50,3 +50,24 @@ def test_rejects_other_models_and_names(translator, tmp_path):
         load_generator(str(plain))
     with pytest.raises(ValueError, match="must end in .keras"):
         export_keras_file(translator, str(tmp_path / "g.h5"))
+
+
+def test_a_joint_run_keeps_each_label_sets_crop(tmp_path):
+    from runs import untrained_joint_run
+
+    translator = Translator.from_run_dir(untrained_joint_run(str(tmp_path / "both"), 20, 36))
+    loaded = Translator.from_keras_file(export_keras_file(translator,
+                                                          str(tmp_path / "g.keras")))
+    assert loaded.crop_size == 20 and loaded.crop_sizes == (20, 36)
+    assert loaded.photo_set(["hbar"]) == 1
+
+
+def test_a_file_without_crop_sizes_uses_its_crop_for_every_set(tmp_path):
+    from runs import untrained_joint_run
+
+    from stargan_keras.inference.portable import portable_generator
+
+    translator = Translator.from_run_dir(untrained_joint_run(str(tmp_path / "both"), 20, 36))
+    old = portable_generator(translator.generator, translator.layout, 16, 20)  # as before
+    old.save(str(tmp_path / "old.keras"))
+    assert Translator.from_keras_file(str(tmp_path / "old.keras")).crop_sizes == (20, 20)

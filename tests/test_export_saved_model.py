@@ -138,3 +138,37 @@ def test_bytes_that_are_not_an_image_fail_clearly(server_model):
         server_model.run("translate_bytes", {"image_bytes": np.array([b"hello"], object),
                                              "labels": np.zeros((1, WIDTH), np.float32)})
     assert error.value.code == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_joint_run_crops_each_image_as_its_target_set_was(tmp_path):
+    from runs import untrained_joint_run
+
+    # "synthetic" trained as CelebA (crop 20), "synthetic_single" as RaFD (crop 36).
+    translator = Translator.from_run_dir(untrained_joint_run(str(tmp_path / "both"), 20, 36))
+    export = export_saved_model(translator, str(tmp_path / "models"))
+    with open(os.path.join(export, METADATA_FILE)) as f:
+        metadata = json.load(f)
+    assert metadata["crop_size"] == 20
+    assert metadata["crop_sizes"] == {"synthetic": 20, "synthetic_single": 36}
+    loaded = tf.saved_model.load(export)
+    served = loaded.signatures["metadata"](unused=tf.constant(0))
+    assert int(served["crop_size"]) == 20 and served["crop_sizes"].numpy().tolist() == [20, 36]
+    # Row 0 names the first set (its mask), row 1 the second: each gets its set's crop.
+    layout, pixels = translator.layout, photo()
+    labels = tf.concat([layout.embed(0, tf.constant([[1.0, 0, 0, 1, 0]])),
+                        layout.embed(1, tf.constant([[0.0, 1, 0, 0]]))], axis=0)
+    data = tf.io.encode_png(pixels)
+    png = loaded.signatures["translate_bytes"](image_bytes=tf.stack([data, data]),
+                                               labels=labels)["png_bytes"]
+    prepared = tf.stack([center_crop_resize(pixels, 20, 16), center_crop_resize(pixels, 36, 16)])
+    expected = to_uint8(translator.generator([prepared, labels])).numpy().astype(int)
+    got = np.stack([tf.io.decode_png(p).numpy() for p in png.numpy()]).astype(int)
+    assert np.abs(got - expected).max() <= 1
+    swapped = to_uint8(translator.generator([prepared[::-1], labels])).numpy().astype(int)
+    assert np.abs(got - swapped).max() > 1  # the crops tell apart
+    # The same through TF Serving's TF1 session loader (the stand-in), where the
+    # per-row crop is a Case op.
+    served = SessionModel("stargan", str(tmp_path / "models")).run(
+        "translate_bytes", {"image_bytes": np.array([data.numpy()] * 2, object),
+                            "labels": labels.numpy()})["png_bytes"]
+    assert [bytes(p) for p in served] == [bytes(p) for p in png.numpy()]

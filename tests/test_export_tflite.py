@@ -98,3 +98,14 @@ def test_bench_tool_reports_size_latency_and_psnr(run_dir, float32_model):
     assert report["variants"]["tflite_none"]["bytes"] == len(float32_model)
     assert report["variants"]["tflite_float16"]["psnr_vs_float32_db"] > 40
     assert all(v["ms_per_image"] > 0 for v in report["variants"].values())
+
+
+def test_a_joint_run_carries_each_label_sets_crop(tmp_path):
+    from runs import untrained_joint_run
+
+    from stargan_keras import Translator
+
+    translator = Translator.from_run_dir(untrained_joint_run(str(tmp_path / "both"), 20, 36))
+    metadata = tflite.read_metadata(tflite.convert(translator))
+    assert metadata["crop_size"] == 20
+    assert metadata["crop_sizes"] == {"synthetic": 20, "synthetic_single": 36}

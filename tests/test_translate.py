@@ -7,13 +7,14 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from runs import photo, untrained_run
+from runs import photo, untrained_joint_run, untrained_run
 
 from stargan_keras import Translator
 from stargan_keras.data.preprocess import center_crop_resize, crop_window
 from stargan_keras.image_grid import to_uint8
 from stargan_keras.inference.translator import (
     crop_size_for,
+    crop_sizes_for,
     given_labels,
     labels_from_logits,
     paste_back,
@@ -201,3 +202,45 @@ def test_crop_follows_the_dataset():
     assert crop_size_for({"dataset": "rafd", "config": config}) == 250
     assert crop_size_for({"dataset": "synthetic", "config": config}) is None
     assert crop_size_for({"dataset": "folder", "config": config}) is None
+    assert crop_sizes_for({"dataset": "both", "config": config}) == (170, 250)
+    assert crop_sizes_for({"dataset": "rafd", "config": config}) == (250,)
+    assert crop_sizes_for({"dataset": "synthetic_both", "config": config,
+                           "labels": [{}, {}]}) == (None, None)
+
+
+def test_a_joint_run_crops_each_photo_as_its_label_set_was(tmp_path):
+    # Label sets: "synthetic" (trained as CelebA, crop 20) and "synthetic_single" (as
+    # RaFD, crop 36) on a 40 x 60 photo.
+    translator = Translator.from_run_dir(untrained_joint_run(str(tmp_path / "both"), 20, 36))
+    assert translator.crop_size == 20 and translator.crop_sizes == (20, 36)
+    assert translator.photo_set(["hbar"]) == 1  # a target naming the RaFD set
+    assert translator.photo_set(["red", "large,square"]) == 0
+    assert translator.photo_set(["red", "hbar"]) == 0  # both named: the first
+    assert translator.photo_set(["red"], source_attrs="vbar") == 1  # the photo's own labels
+    assert translator.photo_set(["red"], photo_set="synthetic_single") == 1
+    assert translator.photo_set() == 0
+    with pytest.raises(ValueError, match="photo_set='rafd': expected one of synthetic, "
+                                         "synthetic_single"):
+        translator.photo_set(photo_set="rafd")
+    pixels = photo()
+    for attrs, crop in ((["hbar"], 36), (["red"], 20), (None, 20)):
+        rows, outputs = translator.photo_outputs(pixels, [], attrs, "red,plain", "original")
+        np.testing.assert_array_equal(rows[0][0], center_crop_resize(pixels, crop, 16))
+        # Pasted back into the same window it was cut from: outside it, the photo.
+        top, left, side = (int(v) for v in crop_window(40, 60, crop))
+        outside = np.ones((40, 60), bool)
+        outside[top:top + side, left:left + side] = False
+        np.testing.assert_array_equal(outputs[0][1][outside], pixels[outside])
+        assert not np.array_equal(outputs[0][1][~outside], pixels[~outside])
+    written = translate_files(translator, [_png(tmp_path, pixels)], str(tmp_path / "out"),
+                              ["red"], "red,plain", "original", photo_set="synthetic_single")
+    image = tf.io.decode_png(tf.io.read_file(written["written"][0])).numpy()
+    top, left, side = (int(v) for v in crop_window(40, 60, 36))
+    np.testing.assert_array_equal(image[:, :left], pixels[:, :left])
+    assert not np.array_equal(image[:, left:left + side], pixels[:, left:left + side])
+
+
+def _png(tmp_path, pixels):
+    path = tmp_path / "photo.png"
+    path.write_bytes(tf.io.encode_png(pixels).numpy())
+    return str(path)

@@ -25,14 +25,18 @@ class PortableGenerator(Generator):
     Args:
         image_size: the side of the images G was trained on.
         labels: ``LabelLayout.to_json()`` of the run.
-        crop_size: the training crop (None: the largest centred square).
+        crop_size: the training crop (None: the largest centred square); in a joint run
+            the first label set's.
+        crop_sizes: each label set's crop, in layout order (None: ``crop_size`` for all;
+            files written before joint runs had their own crops have none).
         **kwargs: the Generator's arguments.
     """
 
     def __init__(self, image_size: int, labels: list[dict], crop_size: int | None = None,
-                 **kwargs):
+                 crop_sizes: list[int | None] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.image_size, self.labels, self.crop_size = image_size, labels, crop_size
+        self.crop_sizes = None if crop_sizes is None else list(crop_sizes)
         self.layout = LabelLayout.from_json(labels)
         if self.layout.width != self.c_dim:
             raise UserError(f"labels describe {self.layout.width} label entries, but c_dim is "
@@ -40,13 +44,15 @@ class PortableGenerator(Generator):
 
     def get_config(self):
         return {**super().get_config(), "image_size": self.image_size, "labels": self.labels,
-                "crop_size": self.crop_size}
+                "crop_size": self.crop_size, "crop_sizes": self.crop_sizes}
 
 
 def portable_generator(generator: Generator, layout: LabelLayout, image_size: int,
-                       crop_size: int | None) -> PortableGenerator:
+                       crop_size: int | None,
+                       crop_sizes: tuple[int | None, ...] | None = None) -> PortableGenerator:
     """A PortableGenerator carrying ``generator``'s weights."""
     portable = PortableGenerator(image_size, layout.to_json(), crop_size,
+                                 None if crop_sizes is None else list(crop_sizes),
                                  conv_dim=generator.conv_dim, c_dim=generator.c_dim,
                                  repeat_num=generator.repeat_num, upsample=generator.upsample,
                                  attention=generator.attention, skip=generator.skip,

@@ -17,6 +17,7 @@ target belong to one label set; in joint runs the mask vector then names that se
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 
@@ -40,16 +41,22 @@ class NoFaceError(ValueError):
     """No face was found in a photo that was to be translated face by face."""
 
 
-def crop_size_for(spec: dict) -> int | None:
-    """The training crop of a run: CelebA's and RaFD's official crops, else None (the
-    largest centred square, as for synthetic data and folders of your own images)."""
+def crop_sizes_for(spec: dict) -> tuple[int | None, ...]:
+    """The training crop of each label set of a run, in layout order: CelebA's and RaFD's
+    official crops, else None (the largest centred square, as for synthetic data and
+    folders of your own images). A joint run (dataset "both") cropped its CelebA images
+    with CelebA's crop and its RaFD images with RaFD's."""
     config = spec.get("config", {})
-    dataset = spec.get("dataset")
-    if dataset in ("celeba", "both"):
-        return int(config.get("celeba_crop_size", 178))
-    if dataset == "rafd":
-        return int(config.get("rafd_crop_size", 256))
-    return None
+    celeba = int(config.get("celeba_crop_size", 178))
+    rafd = int(config.get("rafd_crop_size", 256))
+    crops = {"celeba": (celeba,), "rafd": (rafd,), "both": (celeba, rafd)}
+    sets = len(spec.get("labels", ())) or 1
+    return crops.get(spec.get("dataset"), (None,) * sets)
+
+
+def crop_size_for(spec: dict) -> int | None:
+    """The crop of a run's first label set (CelebA's in a joint run)."""
+    return crop_sizes_for(spec)[0]
 
 
 def paste_back(original: np.ndarray, translated: tf.Tensor, crop_size: int | None) -> np.ndarray:
@@ -224,15 +231,23 @@ class Translator:
         generator: G.
         layout: the run's label layout.
         image_size: the side G was trained at.
-        crop_size: the training crop (None: the largest centred square).
+        crop_size: the training crop (None: the largest centred square); in a joint run
+            the first label set's.
         classifier: D, whose classifier predicts the source labels of unlabelled photos;
             None (a .keras file of G alone) requires source labels to be given.
+        crop_sizes: the training crop of each label set (default: ``crop_size`` for all).
+            A photo is cropped as its label set's images were (see ``photo_set``).
     """
 
     def __init__(self, generator, layout: LabelLayout, image_size: int,
-                 crop_size: int | None, classifier=None):
+                 crop_size: int | None, classifier=None,
+                 crop_sizes: tuple[int | None, ...] | None = None):
         self.generator, self.layout = generator, layout
         self.image_size, self.crop_size, self.classifier = image_size, crop_size, classifier
+        self.crop_sizes = tuple(crop_sizes or (crop_size,) * len(layout.label_sets))
+        if len(self.crop_sizes) != len(layout.label_sets):
+            raise ValueError(f"crop_sizes {self.crop_sizes}: expected one per label set "
+                             f"({layout.describe()})")
         self.framing = Framing(image_size, crop_size)
         self._detector = None
         # Compiled once for any batch: G called eagerly runs op by op, 20-30% slower per
@@ -254,8 +269,9 @@ class Translator:
         run = RunDirectory(run_dir)
         spec = run.read_spec()
         generator, discriminator, _ = restore_networks(run, iteration)
-        return cls(generator, run.layout(), spec["model"]["image_size"], crop_size_for(spec),
-                   discriminator)
+        crops = crop_sizes_for(spec)
+        return cls(generator, run.layout(), spec["model"]["image_size"], crops[0],
+                   discriminator, crops)
 
     @classmethod
     def from_keras_file(cls, path: str) -> Translator:
@@ -263,7 +279,42 @@ class Translator:
         from stargan_keras.inference.portable import load_generator
 
         generator = load_generator(path)
-        return cls(generator, generator.layout, generator.image_size, generator.crop_size)
+        crops = generator.crop_sizes and tuple(generator.crop_sizes)
+        return cls(generator, generator.layout, generator.image_size, generator.crop_size,
+                   crop_sizes=crops)
+
+    def photo_set(self, attrs: list[str] | None = None, source_attrs: str | None = None,
+                  photo_set: str | None = None) -> int:
+        """The label set a photo belongs to, whose training crop it gets: ``photo_set``
+        (a label set's name) if given, else the one set ``source_attrs`` names, else the
+        one set every target of ``attrs`` names, else the first (CelebA in a joint run;
+        the official test grid translates CelebA images)."""
+        names = [s.name for s in self.layout.label_sets]
+        if photo_set is not None:
+            if photo_set not in names:
+                raise UserError(f"photo_set={photo_set!r}: expected one of {', '.join(names)}")
+            return names.index(photo_set)
+        if source_attrs:
+            owners = {set_index_of(self.layout, [c.name], source_attrs, "--source_attrs")
+                      for c in parse_changes(source_attrs, "--source_attrs")}
+            if len(owners) == 1:
+                return owners.pop()
+        if attrs:
+            owners = {set_index_of(self.layout, [c.name for c in parse_changes(text)], text,
+                                   "--attrs") for text in attrs}
+            if len(owners) == 1:
+                return owners.pop()
+        return 0
+
+    def for_photo_set(self, index: int) -> Translator:
+        """This translator cropping photos as label set ``index``'s training images were
+        (itself when that crop is already its own)."""
+        crop = self.crop_sizes[index]
+        if crop == self.crop_size:
+            return self
+        view = copy.copy(self)
+        view.crop_size, view.framing = crop, Framing(self.image_size, crop)
+        return view
 
     def prepare(self, pixels: np.ndarray) -> tf.Tensor:
         """uint8 [H, W, 3] -> G's input [S, S, 3], exactly as in training."""
@@ -356,8 +407,8 @@ class Translator:
 
     def translate_all(self, image, attrs: list[str] | None = None,
                       source_attrs: str | None = None, size: str | None = None,
-                      align_faces: bool = False,
-                      no_face: str = "center") -> list[tuple[str, np.ndarray]]:
+                      align_faces: bool = False, no_face: str = "center",
+                      photo_set: str | None = None) -> list[tuple[str, np.ndarray]]:
         """(name, uint8 image) for each target of one photo (the test grid if none).
 
         Args:
@@ -370,25 +421,31 @@ class Translator:
                 size each face gives its own image, named ``face<i>_<target>``.
             no_face: with ``align_faces``, a photo without a face is translated by its
                 centre crop ("center", logged) or raises ``NoFaceError`` ("skip").
+            photo_set: the label set the photo belongs to, for its crop (default: see
+                ``photo_set``).
         """
         size = size or ("original" if align_faces else "model")
         pixels = read_image(image)
         where = os.fspath(image) if isinstance(image, (str, os.PathLike)) else "the photo"
         faces = self.find_faces(pixels, where, no_face) if align_faces else []
-        return self.photo_outputs(pixels, faces, attrs, source_attrs, size)[1]
+        return self.photo_outputs(pixels, faces, attrs, source_attrs, size, photo_set)[1]
 
     def photo_outputs(self, pixels: np.ndarray, faces: list[Face],
                       attrs: list[str] | None = None, source_attrs: str | None = None,
-                      size: str = "model"
+                      size: str = "model", photo_set: str | None = None
                       ) -> tuple[list[list[tf.Tensor]], list[tuple[str, np.ndarray]]]:
         """Everything a photo gives: grid rows (G's input, then its outputs; a row per face,
         or one for the centre crop if ``faces`` is empty) and (name, uint8 image) per output.
 
         At the model's size each face gives its own images, named ``face<i>_<target>``;
         at the original size each target gives the photo with every face translated.
+        The photo is cropped as its label set's training images were (``photo_set``).
         """
         if size not in SIZES:
             raise UserError(f"size={size!r}: expected one of {', '.join(SIZES)}")
+        view = self.for_photo_set(self.photo_set(attrs, source_attrs, photo_set))
+        if view is not self:
+            return view.photo_outputs(pixels, faces, attrs, source_attrs, size, photo_set)
         if not faces:
             prepared, fakes = self.translations(pixels, attrs, source_attrs)
             return ([[prepared] + [fake for _, fake in fakes]],
@@ -401,7 +458,9 @@ class Translator:
                       for name, fake in fakes for i in range(len(faces))]
 
     def __call__(self, image, attrs: str, source_attrs: str | None = None,
-                 size: str | None = None, align_faces: bool = False) -> np.ndarray:
+                 size: str | None = None, align_faces: bool = False,
+                 photo_set: str | None = None) -> np.ndarray:
         """One photo (path, bytes or uint8 array) translated to ``attrs``: uint8 [H, W, 3]
         (with ``align_faces`` and the model's size: the first face)."""
-        return self.translate_all(image, [attrs], source_attrs, size, align_faces)[0][1]
+        return self.translate_all(image, [attrs], source_attrs, size, align_faces,
+                                  photo_set=photo_set)[0][1]
