@@ -174,8 +174,9 @@ def train_figures(config: TrainConfig, strategy, model, sources) -> dict:
     from stargan_keras.training.loop import replica_step
 
     replicas = strategy.num_replicas_in_sync
-    batch = next(iter(distribute(strategy, lambda: training_batches(
-        sources, model.layout, config.batch_size, config.n_critic, replicas))))
+    batch = next(iter(distribute(strategy, lambda workers, worker: training_batches(
+        sources, model.layout, config.batch_size, config.n_critic, replicas,
+        num_workers=workers, worker=worker))))
 
     def first_slice(per_replica):
         return [value[0, 0] for value in model.split_cycle(per_replica)]

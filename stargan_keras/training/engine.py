@@ -232,7 +232,7 @@ class StarGAN(keras.Model):
             scaled = self._scaled(total, self.d_optimizer)
         grads = tape.gradient(scaled, weights)
         self.d_optimizer.apply_gradients(zip(grads, weights))
-        return logs
+        return {name: logs[name] for name in self.metric_names if name in logs}  # in order
 
     def penalty_gradient(self, x_hat: tf.Tensor, labels: tf.Tensor | None = None
                          ) -> tf.Tensor:
