@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
     if FLAGS.max_megabytes <= 0:
         raise app.UsageError(f"--max_megabytes={FLAGS.max_megabytes}: must be more than 0")
     use_onednn(False)  # one photo at a time (see translate); before TensorFlow is imported
-    from stargan_keras.demo_server import DemoServer  # imports TensorFlow: after the flags
+    from stargan_keras.inference.demo_page import DemoServer  # imports TensorFlow: after the flags
     from stargan_keras.inference.translator import Translator
 
     with user_errors():

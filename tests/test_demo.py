@@ -17,7 +17,7 @@ import tensorflow as tf
 from face_photos import coffee, group, inside_square
 from PIL import Image
 
-from stargan_keras.demo_server import DemoServer
+from stargan_keras.inference.demo_page import DemoServer
 
 # Whole commands or trainings end to end: not in the quick loop (pytest -m "not slow").
 pytestmark = pytest.mark.slow

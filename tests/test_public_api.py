@@ -9,8 +9,9 @@ import stargan_keras
 
 COMMANDS = ("stargan_keras.train", "stargan_keras.translate", "stargan_keras.evaluate",
             "stargan_keras.train_classifier", "stargan_keras.convert_official",
-            "export.saved_model", "export.tflite", "export.keras_file", "export.serving.client",
-            "tools.benchmark")
+            "stargan_keras.demo", "export.saved_model", "export.tflite", "export.keras_file",
+            "export.serving.client", "tools.benchmark", "tools.align_faces",
+            "tools.serving_stand_in")
 
 
 def test_public_names_are_the_documented_classes():
