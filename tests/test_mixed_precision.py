@@ -115,6 +115,9 @@ def test_float16_overflow_skips_the_update_halves_the_scale_and_counts():
 def test_float16_penalty_gradient_is_scaled_past_underflow():
     # D's first convolution and real/fake head scaled down make d src / d x_hat ~1e-9,
     # below float16's smallest subnormal (6e-8): without the loss scale it is all zeros.
+    # Seeded: the weights (and so the size of the gradient) then do not depend on which
+    # tests ran before (seeds 0-7 give relative errors of 0.002-0.004 at 2**15).
+    keras.utils.set_random_seed(0)
     config, sources, layout = _setup()
     reference = build_model(config, layout)
     half = build_model(dataclasses.replace(config, mixed_precision="float16"), layout)
