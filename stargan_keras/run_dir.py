@@ -103,11 +103,10 @@ class RunDirectory:
 
 
 def build_networks(model: dict, layout: LabelLayout) -> tuple[Generator, Discriminator]:
+    model = {**MODEL_DEFAULTS, **model}  # runs recorded before an option existed
     size = model["image_size"]
     generator = Generator(model["g_conv_dim"], layout.width, model["g_repeat_num"],
-                          model.get("g_upsample", MODEL_DEFAULTS["g_upsample"]),
-                          model.get("g_attention", MODEL_DEFAULTS["g_attention"]),
-                          model.get("g_skip", MODEL_DEFAULTS["g_skip"]),
+                          model["g_upsample"], model["g_attention"], model["g_skip"],
                           name="generator")
     discriminator = Discriminator(size, model["d_conv_dim"], layout.logits_dim,
                                   model["d_repeat_num"], name="discriminator")

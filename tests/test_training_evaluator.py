@@ -27,8 +27,8 @@ def test_evaluates_every_eval_step_and_logs_to_tensorboard(tmp_path):
     layout = LabelLayout((sources[0].label_set,))
     evaluator = TrainingEvaluator(10, layout, held_out_parts(sources, layout, 4), str(tmp_path),
                                   classifier=code_classifier(layout), truth_sources=sources)
-    assert evaluator.maybe_evaluate(5, code_generator) is None
-    values = evaluator.maybe_evaluate(10, code_generator)
+    assert not evaluator.due(5) and evaluator.due(10) and evaluator.due(20)
+    values = evaluator.evaluate(10, code_generator)
     assert values["eval/classification_error"] == 0.0  # the oracle reads G's code
     assert values["eval/target_accuracy"] == 1.0 and values["eval/kept_rate"] == 1.0
     assert set(values) >= {"eval/reconstruction_l1", "eval/reconstruction_psnr",
@@ -47,7 +47,8 @@ def test_from_config(tmp_path):
     truth_only = TrainingEvaluator.from_config(TrainConfig(**TINY), layout, sources,
                                                str(tmp_path), str(tmp_path / "truth.json"))
     assert truth_only.every == TINY["sample_step"] and not truth_only.reconstruction
-    values = truth_only.maybe_evaluate(TINY["sample_step"], code_generator)
+    assert truth_only.due(TINY["sample_step"]) and not truth_only.due(TINY["sample_step"] + 1)
+    values = truth_only.evaluate(TINY["sample_step"], code_generator)
     assert set(values) == {"eval/ground_truth_l1", "eval/ground_truth_psnr",
                            "eval/ground_truth_ssim"}
     written = json.loads((tmp_path / "truth.json").read_text())
@@ -61,7 +62,8 @@ def test_from_config(tmp_path):
     evaluator = TrainingEvaluator.from_config(on, layout, sources, str(tmp_path))
     assert evaluator.classifier is None and evaluator.truth_sources is sources
     assert int(evaluator.held_out[0].images.shape[0]) == TINY["num_eval_images"]
-    values = evaluator.maybe_evaluate(5, code_generator)
+    assert evaluator.due(5)
+    values = evaluator.evaluate(5, code_generator)
     assert "eval/classification_error" not in values and "eval/reconstruction_l1" in values
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from stargan_keras.config import UPSAMPLING
 from stargan_keras.models.layers import ResidualBlock, conv_kernel, instance_norm
 
-UPSAMPLING = ("transpose", "nearest", "bilinear")  # config.UPSAMPLING names the same
 STEM_LAYERS = 3  # conv, norm, ReLU at full resolution: what the skip carries
 
 

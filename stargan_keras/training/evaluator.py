@@ -1,6 +1,6 @@
 """Evaluation during training: a cheap subset of the evaluate CLI, the one in-training scorer.
 
-Every ``eval_step`` iterations the training loop hands G to ``maybe_evaluate``, which
+Every ``eval_step`` iterations (``due``) the training loop hands G to ``evaluate``, which
 translates the held-out images to every test-grid column and logs to TensorBoard (under
 the names the evaluate CLI uses): the classification error of the translations when a
 classifier is given (``--eval_classifier``), reconstruction L1/PSNR, and on synthetic
@@ -73,11 +73,9 @@ class TrainingEvaluator:
                    classifier, truth, reconstruction=bool(config.eval_step),
                    truth_file=truth_file if truth is not None else None)
 
-    def maybe_evaluate(self, iteration: int, generator) -> dict[str, float] | None:
-        """Evaluate when ``iteration`` is a multiple of ``every``; returns the scalars logged."""
-        if iteration % self.every:
-            return None
-        return self.evaluate(iteration, generator)
+    def due(self, iteration: int) -> bool:
+        """Whether ``iteration`` is one to evaluate at (a multiple of ``every``)."""
+        return iteration % self.every == 0
 
     def evaluate(self, iteration: int, generator) -> dict[str, float]:
         """Score G now and log the scalars; returns them."""

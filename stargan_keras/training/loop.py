@@ -156,8 +156,9 @@ def _train_loop(config: TrainConfig, strategy: tf.distribute.Strategy, model: St
             monitor.log(iteration, logs)
         if monitor and iteration % config.sample_step == 0:
             monitor.sample(iteration)
-        if evaluator:
-            evaluator.maybe_evaluate(iteration, model.averaged_generator())
+        if evaluator and evaluator.due(iteration):
+            # Only then: the averaged G is a copy of every weight.
+            evaluator.evaluate(iteration, model.averaged_generator())
         if (iteration % config.model_save_step == 0 or iteration == config.num_iters
                 or terminate.is_set()):
             checkpoints.save(iteration, chief)
@@ -171,7 +172,7 @@ def _train_loop(config: TrainConfig, strategy: tf.distribute.Strategy, model: St
         if iteration % config.sample_step and not terminate.is_set():
             monitor.sample(iteration)  # preemption leaves at once instead
         monitor.close()
-    if evaluator and iteration % evaluator.every and not terminate.is_set():
+    if evaluator and not evaluator.due(iteration) and not terminate.is_set():
         evaluator.evaluate(iteration, model.averaged_generator())  # the final G is scored too
 
 
