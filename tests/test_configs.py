@@ -20,7 +20,7 @@ OFFICIAL_OBJECTIVES = dict(adv_loss="wgan-gp", n_critic=5, lambda_cls=1.0, lambd
                            diff_augment=(), beta1=0.5, beta2=0.999, weight_init="official",
                            adam_epsilon="official")
 
-FAST_RECIPE = ("g_attention", "lambda_mask", "g_ema_decay")
+FAST_RECIPE = ("g_attention", "lambda_mask", "g_upsample", "g_ema_decay")
 
 PARSE = """
 import json, sys
@@ -59,12 +59,13 @@ def test_paper_configs_keep_the_official_objectives(name):
 @pytest.mark.parametrize("name", FAST)
 def test_fast_configs_carry_the_fast_recipe_and_validate(name, tmp_path):
     # The fast recipe: the paper's objectives plus G's attention mask (with its
-    # regulariser) and the moving average of G's weights.
+    # regulariser), the resize decoder and the moving average of G's weights.
     config = parsed(name)
     for key, value in OFFICIAL_OBJECTIVES.items():
         if key not in FAST_RECIPE:
             assert getattr(config, key) == value, key
     assert config.g_attention and config.lambda_mask > 0 and config.g_ema_decay > 0
+    assert config.g_upsample == "nearest"
     # Real-data configs name data folders that a test machine lacks: point them here.
     paths = {}
     for field in ("celeba_image_dir", "rafd_image_dir", "image_dir"):
