@@ -90,14 +90,14 @@ def test_sigterm_saves_the_current_iteration_and_exits_zero(tmp_path):
     assert "SIGTERM: saved iteration" in _log(tmp_path)
 
 
-FAST_RECIPE_FLAGS = ["--n_critic=1", "--adv_loss=r1", "--g_attention", "--lambda_mask=0.1",
-                     "--g_upsample=nearest", "--g_ema_decay=0.99",
-                     "--diff_augment=translation,cutout"]
+RECIPE_OPTION_FLAGS = ["--n_critic=1", "--adv_loss=r1", "--g_attention", "--lambda_mask=0.1",
+                       "--g_upsample=nearest", "--g_ema_decay=0.99",
+                       "--diff_augment=translation,cutout"]
 
 
-@pytest.mark.parametrize("recipe", [[], FAST_RECIPE_FLAGS], ids=["official", "fast"])
+@pytest.mark.parametrize("recipe", [[], RECIPE_OPTION_FLAGS], ids=["official", "options"])
 def test_deterministic_resume_is_bit_identical(tmp_path, recipe):
-    # The fast recipe adds state (G's moving average) and random draws (augmentation)
+    # The recipe options add state (G's moving average) and random draws (augmentation)
     # that a resume must restore and repeat exactly.
     flags = ["--deterministic", "--num_iters=40", "--num_iters_decay=20",
              "--model_save_step=10", "--sample_step=40", "--log_step=10", "--seed=5", *recipe]
