@@ -13,7 +13,6 @@ from stargan_keras import Translator
 from stargan_keras.data.preprocess import center_crop_resize, crop_window
 from stargan_keras.image_grid import to_uint8
 from stargan_keras.inference.translator import (
-    crop_size_for,
     crop_sizes_for,
     given_labels,
     labels_from_logits,
@@ -197,13 +196,11 @@ def test_run_of_g_alone_has_no_classifier_and_needs_source_labels(tmp_path):
 
 def test_crop_follows_the_dataset():
     config = {"celeba_crop_size": 170, "rafd_crop_size": 250}
-    assert crop_size_for({"dataset": "celeba", "config": config}) == 170
-    assert crop_size_for({"dataset": "both", "config": config}) == 170
-    assert crop_size_for({"dataset": "rafd", "config": config}) == 250
-    assert crop_size_for({"dataset": "synthetic", "config": config}) is None
-    assert crop_size_for({"dataset": "folder", "config": config}) is None
+    assert crop_sizes_for({"dataset": "celeba", "config": config}) == (170,)
     assert crop_sizes_for({"dataset": "both", "config": config}) == (170, 250)
     assert crop_sizes_for({"dataset": "rafd", "config": config}) == (250,)
+    assert crop_sizes_for({"dataset": "synthetic", "config": config}) == (None,)
+    assert crop_sizes_for({"dataset": "folder", "config": config}) == (None,)
     assert crop_sizes_for({"dataset": "synthetic_both", "config": config,
                            "labels": [{}, {}]}) == (None, None)
 

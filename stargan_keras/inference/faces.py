@@ -229,7 +229,7 @@ def paste(photo: np.ndarray, face: np.ndarray, matrix: np.ndarray,
 @dataclasses.dataclass(frozen=True)
 class Framing:
     """How a run's training images framed the face: the aligned frame, then the run's
-    crop (``translator.crop_size_for``) resized to ``image_size``.
+    crop (``translator.crop_sizes_for``) resized to ``image_size``.
 
     CelebA runs were trained on img_align_celeba itself; RaFD and folder runs on images
     framed as ``tools.align_faces`` writes them (the same frame), or as close to it as

@@ -54,11 +54,6 @@ def crop_sizes_for(spec: dict) -> tuple[int | None, ...]:
     return crops.get(spec.get("dataset"), (None,) * sets)
 
 
-def crop_size_for(spec: dict) -> int | None:
-    """The crop of a run's first label set (CelebA's in a joint run)."""
-    return crop_sizes_for(spec)[0]
-
-
 def paste_back(original: np.ndarray, translated: tf.Tensor, crop_size: int | None) -> np.ndarray:
     """The photo at its own size with the crop window replaced by the translation.
 
