@@ -65,7 +65,7 @@ def test_ground_truth_error_is_zero_for_a_perfect_generator():
         index = [int(np.argmin(np.abs(all_images - image).sum(axis=(1, 2, 3))))
                  for image in images.numpy()]
         scenes = {k: tf.gather(v, index) for k, v in all_scenes.items()}
-        from stargan_keras.data.synthetic import ground_truth
+        from stargan_keras.data.rendered import ground_truth
         return ground_truth(sources, layout, scenes, targets)
 
     all_images = np.concatenate([p.images.numpy() for p in parts])

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from stargan_keras.data.rendered import ground_truth
 from stargan_keras.data.synthetic import (
     MARKS,
     MULTI_LABEL_NAMES,
     SyntheticShapes,
-    ground_truth,
     synthetic_sources,
 )
 from stargan_keras.labels import LabelLayout

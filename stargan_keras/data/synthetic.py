@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from stargan_keras.errors import UserError
-from stargan_keras.labels import LabelLayout, LabelSet, select_attributes
+from stargan_keras.labels import LabelSet, select_attributes
 
 MULTI_LABEL_NAMES = ("red", "green", "blue", "square", "large")
 COLOURS = ("red", "green", "blue")
@@ -142,6 +142,10 @@ class SyntheticShapes:
                 scenes[trait] = tf.cast(labels[:, names.index(trait)] > 0.5, tf.float32)
         return scenes
 
+    def truth(self, scenes: dict[str, tf.Tensor], labels: tf.Tensor) -> tf.Tensor:
+        """The images of ``scenes`` with this view's ``labels`` set (data/rendered.py)."""
+        return render(self.apply(scenes, labels), self.image_size)
+
     def _blocks(self, split: str, first_block: int) -> tf.data.Dataset:
         stream = self._stream + _SPLITS[split]
         return tf.data.Dataset.range(first_block, 1 << 62).map(
@@ -191,21 +195,3 @@ def synthetic_sources(dataset: str, image_size: int, seed: int,
         return [SyntheticShapes("synthetic", image_size, seed, selected_attrs),
                 SyntheticShapes("synthetic_single", image_size, seed)]
     return [SyntheticShapes(dataset, image_size, seed, selected_attrs)]
-
-
-def ground_truth(sources: list[SyntheticShapes], layout: LabelLayout,
-                 scenes: dict[str, tf.Tensor], targets: tf.Tensor) -> tf.Tensor:
-    """Render the true translations of ``scenes`` to ``targets`` [N, layout.width].
-
-    In joint training the target's mask names the label set it speaks of; without a
-    mask there is one set.
-    """
-    active = (tf.argmax(targets[:, layout.logits_dim:], axis=1, output_type=tf.int32)
-              if layout.joint else tf.zeros(tf.shape(targets)[:1], tf.int32))
-    truth = None
-    for i, source in enumerate(sources):
-        start, end = layout.span(i)
-        images = render(source.apply(scenes, targets[:, start:end]), source.image_size)
-        truth = images if truth is None else tf.where((active == i)[:, None, None, None],
-                                                      images, truth)
-    return truth

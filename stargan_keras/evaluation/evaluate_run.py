@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
+from stargan_keras.config import RENDERED_DATASETS, TrainConfig
 from stargan_keras.data import make_sources
 from stargan_keras.errors import UserError
 from stargan_keras.evaluation.classifier import EvaluationClassifier, real_error
@@ -84,7 +84,7 @@ def evaluate(run_dir: str, classifier_dir: str, *, overrides: dict | None = None
         features = classifier.features
         feature_name = (f"{CLASSIFIER_FEATURES} ({classifier.info.get('arch')}, "
                         f"{classifier.image_size} px)")
-    full_synthetic = (config.dataset in SYNTHETIC_DATASETS
+    full_synthetic = (config.dataset in RENDERED_DATASETS
                       and tuple(s.label_set for s in sources) == layout.label_sets)
     logging.info("Evaluating %s at iteration %d on %d image(s) per dataset", run_dir, restored,
                  num_images)

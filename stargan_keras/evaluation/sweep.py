@@ -36,7 +36,7 @@ class HeldOut:
         set_index: the label set's index in the layout.
         images: [N, H, W, 3] in [-1, 1].
         labels: [N, layout.width].
-        scenes: the synthetic scenes behind the images (for rendered truth), else None.
+        scenes: the scenes behind built-in rendered images (for their truth), else None.
     """
 
     set_index: int
@@ -100,8 +100,8 @@ def sweep(generator, layout: LabelLayout, held_out: list[HeldOut], *, classifier
         classifier: an ``EvaluationClassifier`` (or anything with its ``predict``), to
             judge whether translations reach their target domain; None to skip.
         features: images -> features [N, F] for FID/KID; None to skip.
-        truth_sources: the synthetic sources of every set in the layout, to render the
-            true translation of each held-out scene; None to skip.
+        truth_sources: the rendered sources of every set in the layout (built-in
+            data), to render the true translation of each held-out scene; None to skip.
         critic: the run's D, to score how often its own classifier (the one G is
             trained to satisfy) reads the changed label as asked; far above the
             evaluation classifier's figure, G fools D instead of translating.
@@ -112,7 +112,7 @@ def sweep(generator, layout: LabelLayout, held_out: list[HeldOut], *, classifier
     Returns:
         Columns by key ``"<source set>-><label>"``, in grid order per source set.
     """
-    from stargan_keras.data.synthetic import ground_truth
+    from stargan_keras.data.rendered import ground_truth
 
     chunks = sum(-(-int(h.images.shape[0]) // batch) for h in held_out)
     progbar = keras.utils.Progbar(chunks, verbose=1 if sys.stdout.isatty() else 2,

@@ -17,7 +17,7 @@ import json
 import tensorflow as tf
 from absl import logging
 
-from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
+from stargan_keras.config import RENDERED_DATASETS, TrainConfig
 from stargan_keras.errors import UserError
 from stargan_keras.evaluation.classifier import EvaluationClassifier
 from stargan_keras.evaluation.evaluate_run import classification_summary, reconstruction_summary
@@ -63,7 +63,7 @@ class TrainingEvaluator:
                     logdir: str, truth_file: str | None = None) -> TrainingEvaluator | None:
         """The evaluator ``config`` asks for: every --eval_step iterations; on synthetic
         data without it, the truth alone at every --sample_step; otherwise None."""
-        truth = sources if config.dataset in SYNTHETIC_DATASETS else None
+        truth = sources if config.dataset in RENDERED_DATASETS else None
         if not config.eval_step and truth is None:
             return None
         classifier = (EvaluationClassifier.load(config.eval_classifier)
