@@ -10,8 +10,9 @@ from stargan_keras.errors import MissingFileError, UserError
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 PRECISIONS = ("float32", "bfloat16", "float16")
 SYNTHETIC_DATASETS = ("synthetic", "synthetic_single", "synthetic_both")
+FACE_DATASETS = ("faces", "faces_expressions", "faces_both")
 # Built-in data whose sources render the exact truth of any translation (data/rendered.py).
-RENDERED_DATASETS = SYNTHETIC_DATASETS
+RENDERED_DATASETS = SYNTHETIC_DATASETS + FACE_DATASETS
 DATASETS = ("celeba", "rafd", "both", "folder") + RENDERED_DATASETS
 
 ADVERSARIAL_LOSSES = ("wgan-gp", "r1")

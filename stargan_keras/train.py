@@ -27,7 +27,10 @@ FLAGS = flags.FLAGS
 
 flags.DEFINE_enum("dataset", _DEFAULTS.dataset, DATASETS,
                   "Which data to train on: celeba, rafd, both (the two jointly, with the mask "
-                  "vector), folder (your own images), or the built-in synthetic sets.")
+                  "vector), folder (your own images), or built-in data with exact answers: "
+                  "the shapes (synthetic, synthetic_single, synthetic_both) or the faces "
+                  "(faces with CelebA's attribute names, faces_expressions with RaFD's, "
+                  "faces_both).")
 flags.DEFINE_list("selected_attrs", list(_DEFAULTS.selected_attrs),
                   "Attributes to learn, for multi-label data (CelebA's defaults; unless told "
                   "otherwise, the synthetic data uses red,green,blue,square,large and "

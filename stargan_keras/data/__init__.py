@@ -7,8 +7,8 @@ sample grids and evaluation (``extra`` is the scenes for synthetic data, else No
 
 from __future__ import annotations
 
-from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
-from stargan_keras.data import synthetic
+from stargan_keras.config import FACE_DATASETS, SYNTHETIC_DATASETS, TrainConfig
+from stargan_keras.data import faces, synthetic
 from stargan_keras.data.celeba import TfdsCelebA, celeba_folder_source
 from stargan_keras.data.folder import folder_source
 from stargan_keras.data.rafd import rafd_source
@@ -23,6 +23,10 @@ def make_sources(config: TrainConfig) -> list:
         if default_attrs:
             attrs = synthetic.MULTI_LABEL_NAMES  # CelebA's default names mean nothing here
         return synthetic.synthetic_sources(config.dataset, config.image_size, config.seed, attrs)
+    if config.dataset in FACE_DATASETS:
+        # The faces carry CelebA's attribute names, so its default selection applies.
+        return faces.face_sources(config.dataset, config.image_size, config.seed,
+                                  tuple(config.selected_attrs))
     if config.dataset == "folder":
         # CelebA's default names mean nothing to your own data: then learn every column.
         attrs = None if default_attrs else tuple(config.selected_attrs)

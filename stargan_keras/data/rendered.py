@@ -1,15 +1,122 @@
-"""The exact truth of a translation, for built-in data drawn from explicit scenes.
+"""Built-in data drawn from explicit scenes, and the exact truth of a translation.
 
-A rendered source (the synthetic shapes, the synthetic faces) keeps the scene behind each
-held-out image and has ``truth(scenes, labels)``: the same identity drawn with ``labels``
-set. Evaluation compares G's translations with it.
+A rendered source (the synthetic shapes, the synthetic faces) draws scenes, blocks of
+``BLOCK`` at a time, as a pure function of (seed, stream, block), and paints them; it
+keeps the scene behind each held-out image, and ``truth(scenes, labels)`` paints the same
+identity with ``labels`` set. Evaluation compares G's translations with it.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-from stargan_keras.labels import LabelLayout
+from stargan_keras.labels import LabelLayout, LabelSet
+
+BLOCK = 64  # scenes are drawn in blocks of this many, one stateless seed per block
+_SPLITS = {"train": 0, "held_out": 1}
+
+
+class RenderedSource:
+    """A label set's view of a rendered world: a training stream and a held-out split.
+
+    Subclasses set ``label_set``, ``image_size``, ``seed`` and ``stream`` (the first of two
+    stream numbers, training and held out, distinct per view) and define ``draw(seed,
+    stream, block)`` -> a block of scenes, ``paint(scenes)`` -> images in [-1, 1],
+    ``labels(scenes)`` and ``apply(scenes, labels)`` (the scenes with the labels set).
+
+    Training examples are every scene of an endless stream, or, where painting costs
+    more than a training step can spare, the first ``pool_size`` scenes painted once
+    (as 8-bit images, like decoded photos) and reshuffled each epoch.
+    """
+
+    label_set: LabelSet
+    image_size: int
+    seed: int
+    stream: int
+    pool_size: int | None = None
+
+    def truth(self, scenes: dict[str, tf.Tensor], labels: tf.Tensor) -> tf.Tensor:
+        """The images of ``scenes`` with this view's ``labels`` set."""
+        return self.paint(self.apply(scenes, labels))
+
+    def _blocks(self, split: str, first_block: int) -> tf.data.Dataset:
+        stream = self.stream + _SPLITS[split]
+        return tf.data.Dataset.range(first_block, 1 << 62).map(
+            lambda b: self.draw(self.seed, stream, b))
+
+    def train_examples(self, start: int = 0,
+                       share: tuple[int, int] | None = None) -> tf.data.Dataset:
+        """The endless training stream of (image, labels), from example ``start`` on
+        (``share``: see ``pipeline.Source``)."""
+        def to_examples(scenes):
+            return self.paint(scenes), self.labels(scenes)
+
+        if self.pool_size:
+            return self._pool_examples(start, share)
+        blocks = self._blocks("train", start // BLOCK)
+        if share is None:
+            return (blocks.map(to_examples, num_parallel_calls=tf.data.AUTOTUNE)
+                    .unbatch().skip(start % BLOCK))
+        # Drawing scenes is cheap; only the share's scenes are painted. Painted in
+        # batches of a multiple of 16 scenes (padded with copies), as whole blocks are:
+        # the per-image ops then take the same vectorised code paths, so each image is
+        # bit-identical to the one the whole stream paints.
+        count, period = share
+        padded = -(-count // 16) * 16
+
+        def to_padded_examples(scenes):
+            def pad(v):
+                return tf.concat([v, tf.repeat(v[:1], padded - count, axis=0)], axis=0)
+            images, labels = to_examples({k: pad(v) for k, v in scenes.items()})
+            return images[:count], labels[:count]
+
+        scenes = (blocks.unbatch().skip(start % BLOCK).enumerate()
+                  .filter(lambda t, _: t % period < count).map(lambda _, scene: scene))
+        return (scenes.batch(count, drop_remainder=True)
+                .map(to_padded_examples, num_parallel_calls=tf.data.AUTOTUNE).unbatch())
+
+    def _pool_examples(self, start: int, share: tuple[int, int] | None) -> tf.data.Dataset:
+        """Example ``i`` is pool image ``permutation(i // pool_size)[i % pool_size]``."""
+        images, labels = self._painted_pool()
+        size, key = self.pool_size, tf.constant(self.seed, tf.int64) * 1000 + self.stream
+
+        def epoch_order(epoch):
+            order = tf.argsort(tf.random.stateless_uniform((size,), seed=tf.stack([key, epoch])))
+            return tf.data.Dataset.from_tensor_slices(order)
+
+        order = (tf.data.Dataset.range(start // size, 1 << 62).flat_map(epoch_order)
+                 .skip(start % size))
+        if share is not None:
+            count, period = share
+            order = (order.enumerate().filter(lambda t, _: t % period < count)
+                     .map(lambda _, index: index))
+
+        def example(index):
+            image = tf.cast(tf.gather(images, index), tf.float32) / 127.5 - 1.0
+            return image, tf.gather(labels, index)
+
+        return order.map(example, num_parallel_calls=tf.data.AUTOTUNE)
+
+    def _painted_pool(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """The first ``pool_size`` training scenes painted, as uint8 images and labels."""
+        if getattr(self, "_pool", None) is None:
+            def paint_block(scenes):
+                images = tf.round((self.paint(scenes) + 1.0) * 127.5)
+                return tf.cast(images, tf.uint8), self.labels(scenes)
+
+            blocks = (self._blocks("train", 0).take(-(-self.pool_size // BLOCK))
+                      .map(paint_block, num_parallel_calls=tf.data.AUTOTUNE))
+            images, labels = zip(*blocks)
+            self._pool = (tf.concat(images, 0)[:self.pool_size],
+                          tf.concat(labels, 0)[:self.pool_size])
+        return self._pool
+
+    def held_out(self, count: int) -> tuple[tf.Tensor, tf.Tensor, dict[str, tf.Tensor]]:
+        """The first ``count`` held-out (images, labels, scenes), disjoint from training."""
+        blocks = self._blocks("held_out", 0).take(-(-count // BLOCK))
+        scenes = next(iter(blocks.batch(1 << 20)))
+        scenes = {k: tf.reshape(v, (-1,) + tuple(v.shape[2:]))[:count] for k, v in scenes.items()}
+        return self.paint(scenes), self.labels(scenes), scenes
 
 
 def ground_truth(sources: list, layout: LabelLayout, scenes: dict[str, tf.Tensor],

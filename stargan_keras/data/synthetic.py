@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from stargan_keras.data.rendered import BLOCK, RenderedSource
 from stargan_keras.errors import UserError
 from stargan_keras.labels import LabelSet, select_attributes
 
@@ -29,14 +30,12 @@ COLOURS = ("red", "green", "blue")
 MARKS = ("plain", "hbar", "vbar", "cross")
 _PALETTE = np.array([[0.90, 0.15, 0.15], [0.15, 0.75, 0.20], [0.15, 0.30, 0.95]], np.float32)
 _MARK_COLOUR = 0.08
-_BLOCK = 64  # scenes are drawn in blocks of this many, one stateless seed per block
-_SPLITS = {"train": 0, "held_out": 1}
 
 
 def sample_scenes(seed: int, stream: int, block: tf.Tensor) -> dict[str, tf.Tensor]:
-    """The _BLOCK scenes of one block of one stream, a pure function of its arguments."""
+    """The BLOCK scenes of one block of one stream, a pure function of its arguments."""
     key = tf.stack([tf.constant(seed, tf.int64) * 1000 + stream, tf.cast(block, tf.int64)])
-    u = tf.random.stateless_uniform((_BLOCK, 12), seed=key)
+    u = tf.random.stateless_uniform((BLOCK, 12), seed=key)
     return {
         "background": 0.3 + 0.4 * u[:, 0:1] + 0.08 * (u[:, 1:4] - 0.5),
         "gradient_angle": 2.0 * np.pi * u[:, 4],
@@ -47,9 +46,9 @@ def sample_scenes(seed: int, stream: int, block: tf.Tensor) -> dict[str, tf.Tens
         "shade": 0.8 + 0.2 * u[:, 9],
         "colour": tf.cast(u[:, 10] * 3.0, tf.int32),
         "square": tf.cast(u[:, 11] < 0.5, tf.float32),
-        "large": tf.cast(tf.random.stateless_uniform((_BLOCK,), seed=key + [0, 1 << 40]) < 0.5,
+        "large": tf.cast(tf.random.stateless_uniform((BLOCK,), seed=key + [0, 1 << 40]) < 0.5,
                          tf.float32),
-        "mark": tf.random.stateless_uniform((_BLOCK,), seed=key + [0, 2 << 40], maxval=4,
+        "mark": tf.random.stateless_uniform((BLOCK,), seed=key + [0, 2 << 40], maxval=4,
                                             dtype=tf.int32),
     }
 
@@ -88,7 +87,7 @@ def render(scenes: dict[str, tf.Tensor], size: int) -> tf.Tensor:
     return tf.clip_by_value(image, 0.0, 1.0) * 2.0 - 1.0
 
 
-class SyntheticShapes:
+class SyntheticShapes(RenderedSource):
     """One label set's view of the synthetic world: a training stream and a held-out split.
 
     Args:
@@ -110,10 +109,10 @@ class SyntheticShapes:
             self.label_set = LabelSet(name, tuple(selected_attrs), multi_label=True,
                                       exclusive=(COLOURS,) if chosen else ())
             self._columns = columns
-            self._stream = 0
+            self.stream = 0
         elif name == "synthetic_single":
             self.label_set = LabelSet(name, MARKS, multi_label=False)
-            self._stream = 2
+            self.stream = 2
         else:
             raise UserError(f"unknown synthetic dataset {name!r}")
         self.image_size, self.seed = image_size, seed
@@ -142,50 +141,11 @@ class SyntheticShapes:
                 scenes[trait] = tf.cast(labels[:, names.index(trait)] > 0.5, tf.float32)
         return scenes
 
-    def truth(self, scenes: dict[str, tf.Tensor], labels: tf.Tensor) -> tf.Tensor:
-        """The images of ``scenes`` with this view's ``labels`` set (data/rendered.py)."""
-        return render(self.apply(scenes, labels), self.image_size)
+    def draw(self, seed: int, stream: int, block: tf.Tensor) -> dict[str, tf.Tensor]:
+        return sample_scenes(seed, stream, block)
 
-    def _blocks(self, split: str, first_block: int) -> tf.data.Dataset:
-        stream = self._stream + _SPLITS[split]
-        return tf.data.Dataset.range(first_block, 1 << 62).map(
-            lambda b: sample_scenes(self.seed, stream, b))
-
-    def train_examples(self, start: int = 0,
-                       share: tuple[int, int] | None = None) -> tf.data.Dataset:
-        """The endless training stream of (image, labels), from example ``start`` on
-        (``share``: see ``pipeline.Source``)."""
-        def to_examples(scenes):
-            return render(scenes, self.image_size), self.labels(scenes)
-
-        blocks = self._blocks("train", start // _BLOCK)
-        if share is None:
-            return (blocks.map(to_examples, num_parallel_calls=tf.data.AUTOTUNE)
-                    .unbatch().skip(start % _BLOCK))
-        # Drawing scenes is cheap; only the share's scenes are rendered. Rendered in
-        # batches of a multiple of 16 scenes (padded with copies), as whole blocks are:
-        # the per-image ops then take the same vectorised code paths, so each image is
-        # bit-identical to the one the whole stream renders.
-        count, period = share
-        padded = -(-count // 16) * 16
-
-        def to_padded_examples(scenes):
-            def pad(v):
-                return tf.concat([v, tf.repeat(v[:1], padded - count, axis=0)], axis=0)
-            images, labels = to_examples({k: pad(v) for k, v in scenes.items()})
-            return images[:count], labels[:count]
-
-        scenes = (blocks.unbatch().skip(start % _BLOCK).enumerate()
-                  .filter(lambda t, _: t % period < count).map(lambda _, scene: scene))
-        return (scenes.batch(count, drop_remainder=True)
-                .map(to_padded_examples, num_parallel_calls=tf.data.AUTOTUNE).unbatch())
-
-    def held_out(self, count: int) -> tuple[tf.Tensor, tf.Tensor, dict[str, tf.Tensor]]:
-        """The first ``count`` held-out (images, labels, scenes), disjoint from training."""
-        blocks = self._blocks("held_out", 0).take(-(-count // _BLOCK))
-        scenes = next(iter(blocks.batch(1 << 20)))
-        scenes = {k: tf.reshape(v, (-1,) + tuple(v.shape[2:]))[:count] for k, v in scenes.items()}
-        return render(scenes, self.image_size), self.labels(scenes), scenes
+    def paint(self, scenes: dict[str, tf.Tensor]) -> tf.Tensor:
+        return render(scenes, self.image_size)
 
 
 def synthetic_sources(dataset: str, image_size: int, seed: int,
