@@ -1,7 +1,8 @@
 """``python -m stargan_keras.evaluate --run_dir=RUN --classifier=CLS --output=REPORT``.
 
-Measures one checkpoint of a run (see ``evaluate_lib``) and writes metrics.json,
-report.md, PNG charts and TensorBoard scalars to --output (see ``report``).
+Measures one checkpoint of a run (see ``evaluation.evaluate_run``) and writes metrics.json,
+report.md, PNG charts and TensorBoard scalars to --output (see ``evaluation.report``).
+``--second_classifier=CLS2`` adds a second judge and where the two disagree.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "The training run to evaluate.", required=True)
 flags.DEFINE_string("classifier", None,
                     "Classifier directory from stargan_keras.train_classifier.", required=True)
+flags.DEFINE_string("second_classifier", None,
+                    "A second classifier directory, best of another architecture "
+                    "(train_classifier --arch=convnet beside a ResNet): its verdicts and the "
+                    "share of translations on which the two classifiers disagree.")
 flags.DEFINE_string("output", None, "Folder for the report.", required=True)
 define_data_flags(None, "Evaluate on this dataset instead of the run's (e.g. one dataset of "
                   "a joint run); data path flags override the run's paths.")
@@ -37,7 +42,9 @@ def main(argv: list[str]) -> None:
     from stargan_keras.evaluation.report import write_report
 
     with user_errors():
-        metrics = evaluate(FLAGS.run_dir, FLAGS.classifier, overrides=data_overrides(),
+        metrics = evaluate(FLAGS.run_dir, FLAGS.classifier,
+                           second_classifier_dir=FLAGS.second_classifier,
+                           overrides=data_overrides(),
                            num_images=FLAGS.num_images, seed=FLAGS.seed,
                            inception_weights=FLAGS.inception_weights,
                            inception_size=FLAGS.inception_size, iteration=FLAGS.iteration,
@@ -46,6 +53,12 @@ def main(argv: list[str]) -> None:
     cls = metrics["classification"]
     print(f"classification error of translations {100 * cls['error']:.2f}% "
           f"(classifier on real images {100 * cls['floor']:.2f}%); report: {paths[1]}")
+    if "classifier_disagreement" in metrics:
+        second = metrics["classification_second"]
+        print(f"second classifier: classification error {100 * second['error']:.2f}% "
+              f"(on real images {100 * second['floor']:.2f}%); the classifiers disagree on "
+              f"the target label in {100 * metrics['classifier_disagreement']['mean']:.2f}% "
+              "of translations")
 
 
 if __name__ == "__main__":

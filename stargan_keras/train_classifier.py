@@ -10,7 +10,7 @@ from __future__ import annotations
 from absl import app, flags
 
 from stargan_keras.cli import check_no_arguments, user_errors
-from stargan_keras.config import SYNTHETIC_DATASETS, TrainConfig
+from stargan_keras.config import RENDERED_DATASETS, TrainConfig
 from stargan_keras.data_flags import data_overrides, define_data_flags
 from stargan_keras.runtime import use_onednn
 
@@ -21,9 +21,11 @@ flags.DEFINE_string("run_dir", None, "Folder to write the classifier to.", requi
 flags.DEFINE_integer("image_size", 128, "Image height and width; use the run's --image_size.")
 flags.DEFINE_integer("celeba_crop_size", TrainConfig.celeba_crop_size, "Center crop for CelebA.")
 flags.DEFINE_integer("rafd_crop_size", TrainConfig.rafd_crop_size, "Center crop for RaFD.")
-flags.DEFINE_enum("arch", None, ["resnet18", "small"],
-                  "Network: resnet18 (the paper's size) or small; default small for the "
-                  "synthetic data, resnet18 otherwise.")
+flags.DEFINE_enum("arch", None, ["resnet18", "small", "convnet"],
+                  "Network: resnet18 (the paper's size), small (a small ResNet) or convnet "
+                  "(a plain VGG-style stack, no residual connections: a second judge of "
+                  "another family for evaluate --second_classifier); default small for the "
+                  "built-in rendered data, resnet18 otherwise.")
 flags.DEFINE_integer("num_steps", 2000, "Training steps.")
 flags.DEFINE_integer("batch_size", 32, "Images per dataset per step.")
 flags.DEFINE_float("lr", 1e-3, "Adam learning rate.")
@@ -44,7 +46,7 @@ def main(argv: list[str]) -> None:
                              **data_overrides())
         # Only the data options matter here (validate() also checks the GAN options).
         config.validate_data_paths()
-        arch = FLAGS.arch or ("small" if config.dataset in SYNTHETIC_DATASETS else "resnet18")
+        arch = FLAGS.arch or ("small" if config.dataset in RENDERED_DATASETS else "resnet18")
         classifier = train_and_save(
             make_sources(config), FLAGS.run_dir, dataset=config.dataset, arch=arch,
             image_size=config.image_size, num_steps=FLAGS.num_steps,

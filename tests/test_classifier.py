@@ -35,6 +35,29 @@ def test_small_classifier_shapes():
         build_classifier("vgg", 32, 9)
 
 
+def test_convnet_is_a_plain_stack_of_known_size():
+    # Per stage two 3x3 conv-BN-ReLU pairs (no biases), widths 32, 64, 128:
+    # 864 + 9,216 + 18,432 + 36,864 + 73,728 + 147,456 weights and 896 BN scales and
+    # offsets; then the dense features (128 x 128 + 128) and 9 logits (128 x 9 + 9).
+    for size in (16, 32, 64):  # global pooling: the count does not depend on the size
+        model = build_classifier("convnet", size, 9)
+        assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 305_129
+        assert model.count_params() == 305_129 + 896  # and BN's moving statistics
+        assert model.output.shape == (None, 9)
+        assert model.get_layer("features").output.shape == (None, 128)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    # No residual connections (nor any other merge): another family than the ResNets.
+    assert not {"Add", "Concatenate", "Multiply"} & set(kinds)
+    assert kinds.count("Conv2D") == 6 and kinds.count("MaxPooling2D") == 3
+    assert kinds[-4:] == ["GlobalAveragePooling2D", "Dense", "Dropout", "Dense"]
+
+
+def test_the_resnets_have_residual_connections():
+    for arch in ("resnet18", "small"):
+        kinds = [type(layer).__name__ for layer in build_classifier(arch, 32, 9).layers]
+        assert kinds.count("Add") == {"resnet18": 8, "small": 3}[arch]
+
+
 def test_predict_labels():
     logits = np.array([[2.0, -1.0, 0.5], [-3.0, 4.0, -0.1]])
     np.testing.assert_array_equal(predict_labels(logits, True), [[1, 0, 1], [0, 1, 0]])
@@ -105,10 +128,11 @@ def test_classifier_batches_embed_labels_and_flip_deterministically():
 
 
 @pytest.mark.slow
-def test_train_and_save_round_trip(tmp_path):
+@pytest.mark.parametrize("arch,features", [("small", 64), ("convnet", 128)])
+def test_train_and_save_round_trip(tmp_path, arch, features):
     sources = synthetic_sources("synthetic_both", 16, 0, MULTI_LABEL_NAMES)
     classifier = train_and_save(sources, str(tmp_path / "cls"), dataset="synthetic_both",
-                                arch="small", image_size=16, num_steps=3, batch_size=4,
+                                arch=arch, image_size=16, num_steps=3, batch_size=4,
                                 learning_rate=1e-3, num_test_images=10, seed=0)
     errors = classifier.info["real_test_error"]
     assert set(errors) == {"synthetic", "synthetic_single"}
@@ -116,11 +140,11 @@ def test_train_and_save_round_trip(tmp_path):
     assert set(errors["synthetic"]["attribute_error"]) == set(sources[0].label_set.names)
     loaded = EvaluationClassifier.load(str(tmp_path / "cls"))
     assert loaded.layout == classifier.layout and loaded.image_size == 16
-    assert loaded.info["real_test_error"] == errors and loaded.info["arch"] == "small"
+    assert loaded.info["real_test_error"] == errors and loaded.info["arch"] == arch
     images = sources[1].held_out(5)[0]
     np.testing.assert_allclose(loaded.logits(images), classifier.logits(images), atol=1e-6)
     # Another input size is resized, not refused.
-    assert loaded.features(tf.image.resize(images, (32, 32))).shape == (5, 64)
+    assert loaded.features(tf.image.resize(images, (32, 32))).shape == (5, features)
 
 
 def test_load_names_the_missing_file(tmp_path):

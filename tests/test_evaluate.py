@@ -16,7 +16,13 @@ from stargan_keras.config import TrainConfig
 from stargan_keras.data import make_sources
 from stargan_keras.evaluation.classifier_training import train_and_save
 from stargan_keras.evaluation.evaluate_run import evaluate, load_networks
-from stargan_keras.evaluation.report import METRICS_FILE, REPORT_FILE, TENSORBOARD_DIR, write_report
+from stargan_keras.evaluation.report import (
+    METRICS_FILE,
+    PAPER_REFERENCE,
+    REPORT_FILE,
+    TENSORBOARD_DIR,
+    write_report,
+)
 from stargan_keras.training.loop import train
 
 # Whole commands or trainings end to end: not in the quick loop (pytest -m "not slow").
@@ -76,7 +82,12 @@ def test_report_files_and_their_schema(tiny, tmp_path):
     assert 0 <= cls["floor"] <= 1 and set(cls["real_error"]) == {"synthetic"}
     assert list(saved["reconstruction"]["per_target"]) == targets
     assert list(saved["ground_truth"]["per_target"]) == targets
-    assert set(saved["ground_truth"]) == {"l1", "psnr", "ssim", "per_target"}
+    assert set(saved["ground_truth"]) == {"l1", "psnr", "ssim", "changed", "input_l1",
+                                          "input_psnr", "l1_gain", "psnr_gain", "per_target"}
+    assert set(saved["ground_truth"]["per_target"]["synthetic->large"]) == (
+        set(saved["ground_truth"]) - {"per_target"})
+    # Flipping the size changes every image, so every one has a gain to make.
+    assert saved["ground_truth"]["per_target"]["synthetic->large"]["changed"] == 8
     dist = saved["fid_kid"]
     assert dist["features"].startswith("classifier penultimate features")
     # Colours are always switched on; square and large flip both ways.
@@ -90,6 +101,10 @@ def test_report_files_and_their_schema(tiny, tmp_path):
                     "## FID and KID per target domain", "## Against the rendered ground truth"):
         assert heading in report
     assert "| synthetic->large |" in report
+    assert "| truth PSNR gained over returning the input (dB) |" in report
+    # The paper's figure is quoted as what it is, not set beside the run's as a row.
+    assert PAPER_REFERENCE in report and "| paper" not in report
+    assert "## Two classifiers" not in report and "classification_second" not in saved
     for chart in CHARTS:
         with Image.open(tmp_path / chart) as image:
             assert image.format == "PNG" and image.mode == "RGB" and image.width == 670
@@ -99,7 +114,8 @@ def test_report_files_and_their_schema(tiny, tmp_path):
             tags |= {(v.tag, event.step) for v in event.summary.value}
     assert {("eval/classification_error", 10), ("eval/classifier_real_error", 10),
             ("eval/reconstruction_l1", 10), ("eval/fid", 10),
-            ("eval/ground_truth_ssim", 10), ("eval/critic_target_accuracy", 10)} <= tags
+            ("eval/ground_truth_ssim", 10), ("eval/critic_target_accuracy", 10),
+            ("eval/ground_truth_psnr_gain", 10), ("eval/ground_truth_l1_gain", 10)} <= tags
 
 
 def test_evaluation_is_deterministic(tiny):
@@ -154,21 +170,25 @@ def test_joint_run_with_cross_dataset_targets(tmp_path):
 
 
 def test_command_lines(tiny, tmp_path):
-    run_dir, _, _ = tiny
+    run_dir, small_classifier, _ = tiny
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     classifier = subprocess.run(
         [sys.executable, "-m", "stargan_keras.train_classifier", "--dataset=synthetic",
-         "--image_size=16", f"--run_dir={tmp_path / 'cls'}", "--num_steps=2", "--batch_size=4",
-         "--num_test_images=8"], capture_output=True, text=True, env=env, timeout=300)
+         "--image_size=16", f"--run_dir={tmp_path / 'cls'}", "--arch=convnet", "--num_steps=2",
+         "--batch_size=4", "--num_test_images=8"],
+        capture_output=True, text=True, env=env, timeout=300)
     assert classifier.returncode == 0, classifier.stderr
     assert "synthetic: real-test error" in classifier.stdout
+    report = tmp_path / "report"
     evaluated = subprocess.run(
         [sys.executable, "-m", "stargan_keras.evaluate", f"--run_dir={run_dir}",
-         f"--classifier={tmp_path / 'cls'}", f"--output={tmp_path / 'report'}",
-         "--num_images=4"], capture_output=True, text=True, env=env, timeout=300)
+         f"--classifier={small_classifier}", f"--second_classifier={tmp_path / 'cls'}",
+         f"--output={report}", "--num_images=4"],
+        capture_output=True, text=True, env=env, timeout=300)
     assert evaluated.returncode == 0, evaluated.stderr
     assert "classification error of translations" in evaluated.stdout
-    assert (tmp_path / "report" / METRICS_FILE).exists()
+    assert "the classifiers disagree on the target label in" in evaluated.stdout
+    _check_second_classifier_report(report)
     failed = subprocess.run(
         [sys.executable, "-m", "stargan_keras.evaluate", f"--run_dir={run_dir}",
          f"--classifier={tmp_path / 'nothing'}", f"--output={tmp_path / 'report2'}"],
@@ -182,3 +202,40 @@ def test_command_lines(tiny, tmp_path):
     assert no_data.returncode == 2
     assert f"--rafd_image_dir={missing}: no such folder" in no_data.stderr
     assert not (tmp_path / "cls2").exists()
+
+
+def _check_second_classifier_report(report):
+    saved = json.loads((report / METRICS_FILE).read_text())
+    assert saved["classifier"]["arch"] == "small"
+    assert saved["second_classifier"]["arch"] == "convnet"
+    first, second = saved["classification"], saved["classification_second"]
+    assert set(second) == set(first) and second["critic_target_accuracy"] is None
+    assert list(second["per_target"]) == list(first["per_target"])
+    assert set(second["per_target"]["synthetic->red"]) == {"error", "accuracy",
+                                                           "target_accuracy", "kept_rate"}
+    disagreement = saved["classifier_disagreement"]
+    assert set(disagreement) == {"mean", "per_target"}
+    assert list(disagreement["per_target"]) == list(first["per_target"])
+    assert disagreement["mean"] == pytest.approx(np.mean(list(
+        disagreement["per_target"].values())))
+    for key, value in disagreement["per_target"].items():
+        # Two verdicts disagree at least as often as their accuracies differ.
+        gap = abs(first["per_target"][key]["target_accuracy"]
+                  - second["per_target"][key]["target_accuracy"])
+        assert gap - 1e-9 <= value <= 1.0
+    assert "psnr_gain" in saved["ground_truth"]
+    text = (report / REPORT_FILE).read_text()
+    for row in ("| second classifier: classification error of translations |",
+                "| the classifiers disagree on the target label (mean over targets) |",
+                "## Two classifiers, per target",
+                "| source -> target | error (small) | error (convnet) |",
+                "## The second classifier's error on real held-out images (its floor)"):
+        assert row in text
+    assert (report / "classifier_disagreement.png").exists()
+    tags = set()
+    for name in os.listdir(report / TENSORBOARD_DIR):
+        for event in tf.compat.v1.train.summary_iterator(str(report / TENSORBOARD_DIR / name)):
+            tags |= {v.tag for v in event.summary.value}
+    assert {"eval/second_classification_error", "eval/classifier_disagreement",
+            "eval/classifier_disagreement/synthetic->square",
+            "eval/ground_truth_psnr_gain"} <= tags

@@ -4,7 +4,7 @@ import os
 import pytest
 import tensorflow as tf
 from conftest import TINY
-from oracles import code_classifier, code_generator
+from oracles import code_classifier, code_generator, identity_generator
 
 from stargan_keras.config import TrainConfig
 from stargan_keras.data.synthetic import MULTI_LABEL_NAMES, synthetic_sources
@@ -33,7 +33,9 @@ def test_evaluates_every_eval_step_and_logs_to_tensorboard(tmp_path):
     assert values["eval/target_accuracy"] == 1.0 and values["eval/kept_rate"] == 1.0
     assert set(values) >= {"eval/reconstruction_l1", "eval/reconstruction_psnr",
                            "eval/ground_truth_l1", "eval/ground_truth_psnr",
-                           "eval/ground_truth_ssim", "eval/classification_error/synthetic->red"}
+                           "eval/ground_truth_ssim", "eval/ground_truth_psnr_gain",
+                           "eval/ground_truth_l1_gain",
+                           "eval/classification_error/synthetic->red"}
     assert "eval/classifier_real_error" not in values and "eval/fid" not in values
     logged = _tags(tmp_path)
     assert logged[("eval/classification_error", 10)] == 0.0
@@ -50,9 +52,11 @@ def test_from_config(tmp_path):
     assert truth_only.due(TINY["sample_step"]) and not truth_only.due(TINY["sample_step"] + 1)
     values = truth_only.evaluate(TINY["sample_step"], code_generator)
     assert set(values) == {"eval/ground_truth_l1", "eval/ground_truth_psnr",
-                           "eval/ground_truth_ssim"}
+                           "eval/ground_truth_ssim", "eval/ground_truth_psnr_gain",
+                           "eval/ground_truth_l1_gain"}
     written = json.loads((tmp_path / "truth.json").read_text())
     assert written["l1"] == values["eval/ground_truth_l1"]
+    assert written["psnr_gain"] == values["eval/ground_truth_psnr_gain"]
     assert written["iteration"] == TINY["sample_step"]
     assert set(written["per_target"]) == {f"synthetic->{name}" for name in MULTI_LABEL_NAMES}
     # Other data without --eval_step: nothing to score.
@@ -65,6 +69,17 @@ def test_from_config(tmp_path):
     assert evaluator.due(5)
     values = evaluator.evaluate(5, code_generator)
     assert "eval/classification_error" not in values and "eval/reconstruction_l1" in values
+
+
+def test_returning_the_input_logs_no_gain(tmp_path):
+    sources = synthetic_sources("synthetic", 16, 0, MULTI_LABEL_NAMES)
+    layout = LabelLayout((sources[0].label_set,))
+    evaluator = TrainingEvaluator(10, layout, held_out_parts(sources, layout, 4), str(tmp_path),
+                                  truth_sources=sources, reconstruction=False)
+    values = evaluator.evaluate(10, identity_generator)
+    assert values["eval/ground_truth_psnr_gain"] == 0.0
+    assert values["eval/ground_truth_l1_gain"] == 0.0
+    assert _tags(tmp_path)[("eval/ground_truth_psnr_gain", 10)] == 0.0
 
 
 @pytest.mark.parametrize("overrides,message", [

@@ -3,8 +3,10 @@
 Loads G from the run's checkpoint, translates held-out real images to every column of
 the official test grid (cross-dataset columns of joint runs included) and summarises:
 classification of translations by a classifier trained on real images (with that
-classifier's own real-image error as the floor), reconstruction, FID/KID against real
-images of each target domain and, on synthetic data, the error against rendered truth.
+classifier's own real-image error as the floor), optionally by a second classifier and
+where the two disagree, reconstruction, FID/KID against real images of each target
+domain and, on built-in rendered data, the error against the rendered truth and what G
+gains over returning the input.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from stargan_keras.evaluation.distribution_metrics import (
     frechet_distance,
     kernel_inception_distance,
 )
-from stargan_keras.evaluation.sweep import Column, HeldOut, held_out_parts, sweep, truth_summary
+from stargan_keras.evaluation.sweep import (
+    SECOND,
+    Column,
+    HeldOut,
+    held_out_parts,
+    sweep,
+    truth_summary,
+)
 from stargan_keras.labels import LabelLayout
 from stargan_keras.run_dir import RunDirectory, restore_networks
 
@@ -44,16 +53,19 @@ def run_config(run: RunDirectory, overrides: dict | None = None) -> TrainConfig:
     return config
 
 
-def evaluate(run_dir: str, classifier_dir: str, *, overrides: dict | None = None,
-             num_images: int = 1000, seed: int = 0, inception_weights: str | None = None,
-             inception_size: int = 299, iteration: int | None = None, batch: int = 64,
-             progress: bool = True) -> dict:
+def evaluate(run_dir: str, classifier_dir: str, *, second_classifier_dir: str | None = None,
+             overrides: dict | None = None, num_images: int = 1000, seed: int = 0,
+             inception_weights: str | None = None, inception_size: int = 299,
+             iteration: int | None = None, batch: int = 64, progress: bool = True) -> dict:
     """Every metric of one checkpoint of a run, as a JSON-ready dict (see report.py).
 
     Args:
         run_dir: the training run.
         classifier_dir: a classifier from ``classifier_training.train_and_save``
             covering every label set of the run.
+        second_classifier_dir: another such classifier, best of another architecture
+            (``--arch=convnet`` beside a ResNet); adds ``classification_second`` and
+            ``classifier_disagreement``. None to use one classifier.
         overrides: TrainConfig data fields replacing the run's (e.g. dataset paths, or
             one dataset of a joint run).
         num_images: held-out images per dataset.
@@ -72,9 +84,13 @@ def evaluate(run_dir: str, classifier_dir: str, *, overrides: dict | None = None
     config = run_config(run, overrides)
     sources = make_sources(config)
     parts = held_out_parts(sources, layout, num_images)
-    classifier = EvaluationClassifier.load(classifier_dir)
-    for label_set in layout.label_sets:
-        classifier.head(label_set)  # fails early, naming the missing set
+    classifier = _load_classifier(classifier_dir, layout)
+    second = (_load_classifier(second_classifier_dir, layout) if second_classifier_dir
+              else None)
+    if second is not None and second.info.get("arch") == classifier.info.get("arch"):
+        logging.warning("Both classifiers are %s: their disagreement then measures the "
+                        "training noise of one architecture, not a second opinion",
+                        classifier.info.get("arch"))
     if inception_weights:
         from stargan_keras.evaluation.inception import InceptionFeatures
 
@@ -88,12 +104,10 @@ def evaluate(run_dir: str, classifier_dir: str, *, overrides: dict | None = None
                       and tuple(s.label_set for s in sources) == layout.label_sets)
     logging.info("Evaluating %s at iteration %d on %d image(s) per dataset", run_dir, restored,
                  num_images)
-    columns = sweep(generator, layout, parts, classifier=classifier, features=features,
+    columns = sweep(generator, layout, parts, classifier=classifier,
+                    second_classifier=second, features=features,
                     truth_sources=sources if full_synthetic else None, critic=discriminator,
                     batch=batch, progress=progress)
-    floor = {layout.label_sets[p.set_index].name: real_error(
-        classifier, layout.label_sets[p.set_index], p.images, _set_labels(layout, p))
-        for p in parts}
     result = {
         "run_dir": run_dir,
         "iteration": restored,
@@ -101,18 +115,42 @@ def evaluate(run_dir: str, classifier_dir: str, *, overrides: dict | None = None
         "num_images": {layout.label_sets[p.set_index].name: int(p.images.shape[0])
                        for p in parts},
         "seed": seed,
-        "classifier": {"path": classifier_dir, "arch": classifier.info.get("arch"),
-                       "image_size": classifier.image_size,
-                       "real_test_error_at_training": {
-                           k: v["error"] for k, v in classifier.info["real_test_error"].items()}},
-        "classification": classification_summary(columns, floor),
+        "classifier": _classifier_info(classifier, classifier_dir),
+        "classification": classification_summary(columns, _floor(classifier, layout, parts)),
         "reconstruction": reconstruction_summary(columns),
         "fid_kid": {"features": feature_name,
                     **distribution_summary(columns, layout, parts, features, seed)},
     }
+    if second is not None:
+        result["second_classifier"] = _classifier_info(second, second_classifier_dir)
+        result["classification_second"] = classification_summary(
+            columns, _floor(second, layout, parts), SECOND)
+        result["classifier_disagreement"] = disagreement_summary(columns)
     if full_synthetic:
         result["ground_truth"] = truth_summary(columns)
     return result
+
+
+def _load_classifier(directory: str, layout: LabelLayout) -> EvaluationClassifier:
+    classifier = EvaluationClassifier.load(directory)
+    for label_set in layout.label_sets:
+        classifier.head(label_set)  # fails early, naming the missing set
+    return classifier
+
+
+def _classifier_info(classifier: EvaluationClassifier, directory: str) -> dict:
+    return {"path": directory, "arch": classifier.info.get("arch"),
+            "image_size": classifier.image_size,
+            "real_test_error_at_training": {
+                k: v["error"] for k, v in classifier.info["real_test_error"].items()}}
+
+
+def _floor(classifier: EvaluationClassifier, layout: LabelLayout,
+           parts: list[HeldOut]) -> dict:
+    """The classifier's error on the real held-out images that were translated, per set."""
+    return {layout.label_sets[p.set_index].name: real_error(
+        classifier, layout.label_sets[p.set_index], p.images, _set_labels(layout, p))
+        for p in parts}
 
 
 def _set_labels(layout: LabelLayout, part: HeldOut) -> tf.Tensor:
@@ -125,21 +163,25 @@ def _mean(values) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def classification_summary(columns: dict[str, Column], floor: dict) -> dict:
+def classification_summary(columns: dict[str, Column], floor: dict,
+                           judge: str = "") -> dict:
     """Per column: error (not in the target domain), target-label accuracy, kept rate.
 
     Means are over columns, each column weighing the same. ``floor`` is the
     classifier's error on the real images that were translated, per label set.
+    ``judge`` is the prefix of the classifier's scores in the columns: "" for the
+    evaluation classifier, ``SECOND`` for the second one. D's figures
+    (``critic_target_accuracy``) come with the first only.
     """
     per_target = {}
     for key, column in columns.items():
-        correct = column.values("correct")
+        correct = column.values(judge + "correct")
         entry = {"error": float(1.0 - correct.mean()), "accuracy": float(correct.mean()),
-                 "target_accuracy": float(column.values("target_correct").mean())}
-        kept = column.values("kept") if "kept" in column.scores else None
+                 "target_accuracy": float(column.values(judge + "target_correct").mean())}
+        kept = column.values(judge + "kept") if judge + "kept" in column.scores else None
         if kept is not None and not np.all(np.isnan(kept)):
             entry["kept_rate"] = float(np.nanmean(kept))
-        if "critic_target_correct" in column.scores:
+        if not judge and "critic_target_correct" in column.scores:
             entry["critic_target_accuracy"] = float(
                 column.values("critic_target_correct").mean())
         per_target[key] = entry
@@ -154,6 +196,19 @@ def classification_summary(columns: dict[str, Column], floor: dict) -> dict:
         "real_error": floor,
         "per_target": per_target,
     }
+
+
+def disagreement_summary(columns: dict[str, Column]) -> dict:
+    """Where the two classifiers disagree on whether the changed label reached its target.
+
+    Per column: the share of translations that one classifier reads as asked on the
+    changed label and the other does not; ``mean`` over columns, each weighing the same.
+    Both high accuracy and high disagreement mean that one classifier is fooled.
+    """
+    per_target = {key: float(np.mean(c.values("target_correct")
+                                     != c.values(SECOND + "target_correct")))
+                  for key, c in columns.items()}
+    return {"mean": _mean(per_target.values()), "per_target": per_target}
 
 
 def reconstruction_summary(columns: dict[str, Column]) -> dict:

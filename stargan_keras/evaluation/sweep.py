@@ -51,10 +51,12 @@ class Column:
 
     ``scores`` maps a metric to its per-image values: ``rec_l1`` and ``rec_psnr`` (x
     against G(G(x, c), c_org)); with a classifier ``correct``, ``target_correct``
-    and, for multi-label targets, ``kept`` (see ``classifier.translation_scores``); with
-    a feature extractor ``features`` [N, F] and ``target_value`` (the changed label's
-    target, 0 or 1); with rendered truth ``truth_l1``, ``truth_psnr`` and ``truth_ssim``;
-    with a critic (D) ``critic_target_correct``.
+    and, for multi-label targets, ``kept`` (see ``classifier.translation_scores``), and
+    the same names prefixed with ``SECOND`` from a second classifier; with a feature
+    extractor ``features`` [N, F] and ``target_value`` (the changed label's target, 0 or
+    1); with rendered truth ``truth_l1``, ``truth_psnr`` and ``truth_ssim`` of G(x, c),
+    and ``input_l1`` and ``input_psnr`` of x itself against the same truth (what
+    returning the input would score); with a critic (D) ``critic_target_correct``.
     """
 
     source_set: int
@@ -83,12 +85,16 @@ def held_out_parts(sources: list, layout: LabelLayout, count: int) -> list[HeldO
     return parts
 
 
+# The prefix of the second classifier's per-image scores in a Column.
+SECOND = "second_"
+
+
 def column_key(layout: LabelLayout, source_set: int, label: str) -> str:
     return f"{layout.label_sets[source_set].name}->{label}"
 
 
 def sweep(generator, layout: LabelLayout, held_out: list[HeldOut], *, classifier=None,
-          features=None, truth_sources: list | None = None, critic=None,
+          second_classifier=None, features=None, truth_sources: list | None = None, critic=None,
           reconstruction: bool = True, batch: int = 64,
           progress: bool = False) -> dict[str, Column]:
     """Score every held-out image translated to every column of the official test grid.
@@ -99,6 +105,8 @@ def sweep(generator, layout: LabelLayout, held_out: list[HeldOut], *, classifier
         held_out: the images to translate, per label set.
         classifier: an ``EvaluationClassifier`` (or anything with its ``predict``), to
             judge whether translations reach their target domain; None to skip.
+        second_classifier: another judge (best of another architecture family), scored
+            under the same names prefixed with ``SECOND``; None to skip.
         features: images -> features [N, F] for FID/KID; None to skip.
         truth_sources: the rendered sources of every set in the layout (built-in
             data), to render the true translation of each held-out scene; None to skip.
@@ -136,11 +144,12 @@ def sweep(generator, layout: LabelLayout, held_out: list[HeldOut], *, classifier
                 label_set = layout.label_sets[target_set]
                 set_start, set_end = layout.span(target_set)
                 set_targets = targets[:, set_start:set_end].numpy()
-                if classifier is not None:
-                    predicted = classifier.predict(fakes, label_set)
-                    for name, values in translation_scores(predicted, set_targets, label_set,
-                                                           label).items():
-                        column.add(name, values)
+                for prefix, judge in (("", classifier), (SECOND, second_classifier)):
+                    if judge is not None:
+                        predicted = judge.predict(fakes, label_set)
+                        for name, values in translation_scores(predicted, set_targets,
+                                                               label_set, label).items():
+                            column.add(prefix + name, values)
                 if critic is not None:
                     logits = critic(fakes, training=False)[1][:, set_start:set_end]
                     i = label_set.index(label)
@@ -154,6 +163,8 @@ def sweep(generator, layout: LabelLayout, held_out: list[HeldOut], *, classifier
                     column.add("truth_l1", l1_error(fakes, truth))
                     column.add("truth_psnr", psnr(fakes, truth))
                     column.add("truth_ssim", ssim(fakes, truth))
+                    column.add("input_l1", l1_error(images, truth))
+                    column.add("input_psnr", psnr(images, truth))
             done += 1
             if progbar is not None:
                 progbar.update(done)
@@ -167,10 +178,31 @@ def _grid_with_sets(layout: LabelLayout, labels: tf.Tensor):
 
 
 def truth_summary(columns: dict[str, Column]) -> dict:
-    """Mean truth L1, PSNR and SSIM over all translations, and per column."""
-    metrics = ("l1", "psnr", "ssim")
-    per_target = {key: {m: float(c.values(f"truth_{m}").mean()) for m in metrics}
-                  for key, c in columns.items()}
-    result = {m: float(np.concatenate([c.values(f"truth_{m}") for c in columns.values()]).mean())
-              for m in metrics}
-    return {**result, "per_target": per_target}
+    """Truth L1, PSNR and SSIM of G's translations, and what they gain over the input.
+
+    ``l1``, ``psnr`` and ``ssim`` are means over all translations (and per column).
+    ``psnr_gain`` is the mean truth PSNR of G's translations minus that of their inputs
+    (``input_psnr``), and ``l1_gain`` the input's truth L1 minus G's (both positive when G
+    is closer to the truth than doing nothing), over the translations whose truth differs
+    from the input (``changed``: their number): where the input already is the truth its
+    PSNR is infinite and there is nothing to gain. None where a column changes nothing.
+    A partial edit (a stripe of the shape recoloured) shows as a small gain.
+    """
+    def summary(chosen: list[Column]) -> dict:
+        def pooled(name: str) -> np.ndarray:
+            return np.concatenate([c.values(name) for c in chosen])
+
+        result = {m: float(pooled(f"truth_{m}").mean()) for m in ("l1", "psnr", "ssim")}
+        changed = pooled("input_l1") > 0
+        result["changed"] = int(changed.sum())
+        if not changed.any():
+            return {**result, "input_l1": None, "input_psnr": None, "l1_gain": None,
+                    "psnr_gain": None}
+        input_l1, input_psnr = (float(pooled(f"input_{m}")[changed].mean())
+                                for m in ("l1", "psnr"))
+        return {**result, "input_l1": input_l1, "input_psnr": input_psnr,
+                "l1_gain": input_l1 - float(pooled("truth_l1")[changed].mean()),
+                "psnr_gain": float(pooled("truth_psnr")[changed].mean()) - input_psnr}
+
+    return {**summary(list(columns.values())),
+            "per_target": {key: summary([c]) for key, c in columns.items()}}

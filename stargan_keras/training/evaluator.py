@@ -3,11 +3,12 @@
 Every ``eval_step`` iterations (``due``) the training loop hands G to ``evaluate``, which
 translates the held-out images to every test-grid column and logs to TensorBoard (under
 the names the evaluate CLI uses): the classification error of the translations when a
-classifier is given (``--eval_classifier``), reconstruction L1/PSNR, and on synthetic
-data the error against rendered truth (``eval/ground_truth_l1``, ``_psnr``, ``_ssim``,
-also written to the run's ``translation_error.json``). FID/KID are left to the evaluate
-CLI. On synthetic data without ``--eval_step`` only the truth is scored, at every sample
-grid (``--sample_step``).
+classifier is given (``--eval_classifier``), reconstruction L1/PSNR, and on built-in
+rendered data the error against the rendered truth (``eval/ground_truth_l1``, ``_psnr``,
+``_ssim``) and what G gains over returning the input (``eval/ground_truth_psnr_gain``,
+``_l1_gain``), also written to the run's ``translation_error.json``. FID/KID and a
+second classifier are left to the evaluate CLI. On rendered data without
+``--eval_step`` only the truth is scored, at every sample grid (``--sample_step``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from stargan_keras.evaluation.report import scalars
 from stargan_keras.evaluation.sweep import HeldOut, held_out_parts, sweep, truth_summary
 from stargan_keras.labels import LabelLayout
 
-# In the run directory: the latest truth figures (synthetic data), as JSON.
+# In the run directory: the latest truth figures (rendered data), as JSON.
 TRUTH_FILE = "translation_error.json"
 
 
@@ -38,8 +39,8 @@ class TrainingEvaluator:
         held_out: the images to translate.
         logdir: TensorBoard folder (the run's logs).
         classifier: an ``EvaluationClassifier`` covering the layout, or None.
-        truth_sources: the synthetic sources of the layout, to score against rendered
-            truth; None otherwise.
+        truth_sources: the rendered sources of the layout, to score against their truth;
+            None otherwise.
         reconstruction: also score G(G(x, c), c_org) against x.
         truth_file: where to write the latest truth figures as JSON, or None.
     """
@@ -61,7 +62,7 @@ class TrainingEvaluator:
     @classmethod
     def from_config(cls, config: TrainConfig, layout: LabelLayout, sources: list,
                     logdir: str, truth_file: str | None = None) -> TrainingEvaluator | None:
-        """The evaluator ``config`` asks for: every --eval_step iterations; on synthetic
+        """The evaluator ``config`` asks for: every --eval_step iterations; on rendered
         data without it, the truth alone at every --sample_step; otherwise None."""
         truth = sources if config.dataset in RENDERED_DATASETS else None
         if not config.eval_step and truth is None:
