@@ -3,13 +3,16 @@
 import base64
 import io
 import json
+import logging
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import threading
 import urllib.error
 import urllib.request
+import zlib
 
 import numpy as np
 import pytest
@@ -17,21 +20,28 @@ import tensorflow as tf
 from face_photos import coffee, group, inside_square
 from PIL import Image
 
+from stargan_keras.errors import UserError
 from stargan_keras.inference.demo_page import DemoServer
+from stargan_keras.labels import LabelLayout, LabelSet
 
-# Whole commands or trainings end to end: not in the quick loop (pytest -m "not slow").
-pytestmark = pytest.mark.slow
-
+# Tests of the trained run, a subprocess or the browser are slow (not in the quick loop,
+# pytest -m "not slow"); those with a stand-in translator are quick.
 MAX_BYTES = 2 * 1024 * 1024
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
-@pytest.fixture(scope="module")
-def server(translator):
+def serving(translator):
+    """A DemoServer for ``translator`` on a free port, serving from a thread."""
     server = DemoServer(translator, port=0, title="StarGAN: test run", max_bytes=MAX_BYTES,
                         max_pixels=2_000_000)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def server(translator):
+    server = serving(translator)
     yield server
     server.shutdown()
     server.server_close()
@@ -75,6 +85,7 @@ def only_faces_changed(translator, photo: np.ndarray, result: np.ndarray) -> Non
     assert all(changed[square].mean() > 0.5 for square in squares)
 
 
+@pytest.mark.slow
 def test_page_offers_the_run_label_names(server, translator):
     with urllib.request.urlopen(server.url, timeout=10) as response:
         page = response.read().decode()
@@ -84,6 +95,7 @@ def test_page_offers_the_run_label_names(server, translator):
     assert "http://" not in page and "https://" not in page  # nothing loaded from elsewhere
 
 
+@pytest.mark.slow
 def test_translate_returns_the_photo_and_each_translation(server, translator, photos):
     with open(photos["group"], "rb") as f:
         status, answer = post(server, f.read(), "attrs=red&attrs=blue,square&faces=1"
@@ -97,6 +109,7 @@ def test_translate_returns_the_photo_and_each_translation(server, translator, ph
         only_faces_changed(translator, photo, decode(out["image"]))
 
 
+@pytest.mark.slow
 def test_bad_input_is_answered_and_the_server_keeps_serving(server, photos):
     with open(photos["coffee"], "rb") as f:
         coffee_bytes = f.read()
@@ -121,6 +134,83 @@ def test_bad_input_is_answered_and_the_server_keeps_serving(server, photos):
         assert response.status == 200
 
 
+class FailingTranslator:
+    """What the page needs of a Translator: labels for the page, and a translation that
+    raises ``error``."""
+
+    layout = LabelLayout((LabelSet("synthetic", ("red", "green"), multi_label=True),))
+    classifier = None
+    image_size = 16
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def photo_outputs(self, *args, **kwargs):
+        raise self.error
+
+
+@pytest.fixture
+def failing_server():
+    """A server whose translations raise what the test sets as ``server.translator.error``."""
+    server = serving(FailingTranslator(RuntimeError("set by the test")))
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def small_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares ``width`` x ``height`` pixels and holds none of them."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+def test_a_bug_is_a_logged_server_error_and_the_server_keeps_serving(failing_server, caplog):
+    bug = ValueError("operands could not be broadcast together with shapes (1,5) (1,6)")
+    failing_server.translator.error = bug
+    with caplog.at_level(logging.ERROR):
+        status, answer = post(failing_server, small_png(), "attrs=red&faces=0&name=me.png")
+    assert (status, answer) == (500, {"error": "Translating me.png failed: a fault in the demo "
+                                               "server, not in the photo; the server's log "
+                                               "has the details."})
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.getMessage() == "translating me.png failed"
+    assert record.exc_info[1] is bug  # logged with its traceback
+    with urllib.request.urlopen(failing_server.url, timeout=10) as response:
+        assert response.status == 200
+
+
+def test_the_users_mistake_is_answered_with_its_message_and_not_logged(failing_server, caplog):
+    failing_server.translator.error = UserError("attrs='Blond_Hair': unknown attribute "
+                                                "'Blond_Hair'; valid attributes: red, green")
+    with caplog.at_level(logging.ERROR):
+        status, answer = post(failing_server, small_png(), "attrs=Blond_Hair&faces=0")
+    assert (status, answer["error"]) == (400, "attrs='Blond_Hair': unknown attribute "
+                                              "'Blond_Hair'; valid attributes: red, green")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_photo_too_large_for_pillow_is_the_photos_fault(failing_server, caplog):
+    # Pillow refuses past 2 x Image.MAX_IMAGE_PIXELS (179 megapixels) before our own limit
+    # is even checked.
+    with caplog.at_level(logging.ERROR):
+        status, answer = post(failing_server, png_header(20_000, 20_000), "attrs=red&name=a.png")
+    assert (status, answer["error"]) == (400, "This photo has over 179 megapixels; the page "
+                                              "takes up to 2 megapixels.")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.slow
 def test_command_serves_on_localhost(run_dir):
     process = subprocess.Popen(
         [sys.executable, "-m", "stargan_keras.demo", f"--run_dir={run_dir}", "--port=0"],
@@ -175,6 +265,7 @@ def run_page(browser, server, path: str, targets: list[str]) -> str:
     return browser.find_element(By.ID, "message").text
 
 
+@pytest.mark.slow
 def test_browser_translates_a_group_photo(browser, server, translator, photos):
     from selenium.webdriver.common.by import By
 
@@ -193,6 +284,7 @@ def test_browser_translates_a_group_photo(browser, server, translator, photos):
         browser.save_screenshot(os.environ["DEMO_SCREENSHOT"])
 
 
+@pytest.mark.slow
 def test_browser_answers_bad_input_on_the_page(browser, server, photos):
     from selenium.webdriver.common.by import By
 

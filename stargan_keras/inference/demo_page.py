@@ -7,8 +7,10 @@ The page is one self-contained HTML file (no scripts, fonts or styles from elsew
 usage reporting) served by Python's own HTTP server, so the demo needs no package beyond
 the core install (and ``mtcnn`` for faces). The page posts the photo's bytes to
 ``/translate`` and shows the JSON answer: the input beside each translation, or a message.
-Every mistake (not an image, a file too large, no face, a bad target) is answered with a
-message on the page; the server goes on serving.
+Every mistake of the photo or the user (not an image, a file too large, no face, a bad
+target) is answered with its message on the page (HTTP 400 or 413). Anything else is the
+project's own fault: it is logged with its traceback and answered as a server error (500)
+with a message that says so. Either way the server goes on serving.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ import urllib.parse
 import numpy as np
 from absl import logging
 
+from stargan_keras.errors import UserError
 from stargan_keras.inference.translator import NoFaceError, Translator, read_image
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo decodes to 120 MB; past that, refuse
 
 
-class BadPhoto(ValueError):
+class BadPhoto(UserError):
     """A photo the page cannot take; the message is shown to the user."""
 
 
@@ -52,6 +55,10 @@ def check_photo(data: bytes, max_pixels: int = MAX_PIXELS) -> None:
     except (UnidentifiedImageError, OSError):
         raise BadPhoto("This file is not an image the page can read (JPEG, PNG, GIF, BMP "
                        "or WebP).") from None
+    except Image.DecompressionBombError:  # Pillow's own limit, twice MAX_IMAGE_PIXELS
+        raise BadPhoto(f"This photo has over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} "
+                       f"megapixels; the page takes up to {max_pixels / 1e6:.0f} "
+                       "megapixels.") from None
     if width * height > max_pixels:
         raise BadPhoto(f"This photo is {width} x {height} pixels; the page takes up to "
                        f"{max_pixels / 1e6:.0f} megapixels.")
@@ -181,12 +188,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.server.translator, data, name, query.get("attrs", []),
                     query.get("faces", ["1"])[0] == "1", query.get("source", [None])[0] or None,
                     self.server.max_pixels)
-        except (BadPhoto, ValueError) as error:
+        except UserError as error:  # the photo's or the user's (BadPhoto is one)
             self.answer(400, {"error": str(error)})
             return
-        except Exception as error:  # the page must keep working whatever one photo does
+        except Exception:  # our bug; the page must keep working whatever one photo does
             logging.exception("translating %s failed", name)
-            self.answer(500, {"error": f"Translating {name} failed: {error}"})
+            self.answer(500, {"error": f"Translating {name} failed: a fault in the demo "
+                                       "server, not in the photo; the server's log has the "
+                                       "details."})
             return
         self.answer(200, result)
 
