@@ -12,7 +12,7 @@ import os
 
 from absl import app, flags, logging
 
-from export.command import define_run_flags, run_translator
+from export.command import define_run_flags, make_folders, run_translator
 from stargan_keras.cli import user_errors
 from stargan_keras.errors import UserError
 from stargan_keras.inference.portable import portable_generator
@@ -23,11 +23,9 @@ def export_keras_file(translator: Translator, path: str) -> str:
     """Write G with its image size, labels and crops to ``path`` (a .keras file)."""
     if not path.endswith(".keras"):
         raise UserError(f"--output={path}: a Keras model file must end in .keras")
+    make_folders(os.path.dirname(path))
     model = portable_generator(translator.generator, translator.layout, translator.image_size,
                                translator.crop_size, translator.crop_sizes)
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
     model.save(path)
     logging.info("Wrote %s", path)
     return path

@@ -28,7 +28,7 @@ import os
 import tensorflow as tf
 from absl import app, flags, logging
 
-from export.command import define_run_flags, run_translator
+from export.command import define_run_flags, make_folders, run_translator
 from stargan_keras import image_grid as image_utils
 from stargan_keras.cli import user_errors
 from stargan_keras.data.preprocess import center_crop_resize, decode_rgb
@@ -174,7 +174,7 @@ def export_saved_model(translator: Translator, base_dir: str) -> str:
     version = next_version(base_dir)
     final = os.path.join(base_dir, str(version))
     temporary = os.path.join(base_dir, f".tmp-{version}")
-    os.makedirs(base_dir, exist_ok=True)
+    make_folders(base_dir)
     module = ServingModule(translator)
     signatures = {name: getattr(module, name).get_concrete_function() for name in SIGNATURES}
     tf.saved_model.save(module, temporary, signatures=signatures)

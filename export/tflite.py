@@ -26,7 +26,7 @@ import tensorflow as tf
 from absl import app, flags, logging
 from ai_edge_litert import schema_py_generated as schema
 
-from export.command import define_run_flags, run_translator
+from export.command import define_run_flags, make_folders, run_translator
 from export.saved_model import export_metadata
 from stargan_keras.cli import user_errors
 from stargan_keras.errors import UserError
@@ -103,6 +103,17 @@ def convert(translator: Translator, quantize: str = "none", batch: int = 1,
     return finish(converter.convert(), METADATA_NAME, json.dumps(metadata).encode())
 
 
+def export_tflite(translator: Translator, path: str, quantize: str = "none", batch: int = 1,
+                  representative_dataset=None) -> str:
+    """Convert G (see ``convert``) and write it to ``path``, creating missing folders."""
+    make_folders(os.path.dirname(path))  # before the conversion's seconds, not after
+    flatbuffer = convert(translator, quantize, batch, representative_dataset)
+    with open(path, "wb") as f:
+        f.write(flatbuffer)
+    logging.info("Wrote %s (%s, %d bytes)", path, quantize, len(flatbuffer))
+    return path
+
+
 def finish(flatbuffer: bytes, name: str, data: bytes) -> bytes:
     """The model with its signature's tensors named as the signature names them (the
     converter calls them e.g. "StatefulPartitionedCall:0") and one more metadata entry
@@ -159,10 +170,7 @@ def main(argv: list[str]) -> None:
         if FLAGS.quantize == "int8":
             calibration = calibration_data(FLAGS.run_dir, translator, FLAGS.calibration_steps,
                                            FLAGS.batch)
-        flatbuffer = convert(translator, FLAGS.quantize, FLAGS.batch, calibration)
-    with open(FLAGS.output, "wb") as f:
-        f.write(flatbuffer)
-    logging.info("Wrote %s (%s, %d bytes)", FLAGS.output, FLAGS.quantize, len(flatbuffer))
+        export_tflite(translator, FLAGS.output, FLAGS.quantize, FLAGS.batch, calibration)
 
 
 def define_flags() -> None:

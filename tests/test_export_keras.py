@@ -7,6 +7,7 @@ from runs import photo
 
 from export.keras_file import export_keras_file
 from stargan_keras import PortableGenerator, Translator, load_generator
+from stargan_keras.errors import UserError
 from stargan_keras.labels import LabelLayout, LabelSet
 
 
@@ -71,3 +72,16 @@ def test_a_file_without_crop_sizes_uses_its_crop_for_every_set(tmp_path):
     old = portable_generator(translator.generator, translator.layout, 16, 20)  # as before
     old.save(str(tmp_path / "old.keras"))
     assert Translator.from_keras_file(str(tmp_path / "old.keras")).crop_sizes == (20, 20)
+
+
+@pytest.mark.slow
+def test_export_creates_missing_folders(tmp_path):
+    from runs import untrained_run
+
+    translator = Translator.from_run_dir(untrained_run(str(tmp_path / "run"), "synthetic"))
+    path = str(tmp_path / "not" / "yet" / "g.keras")
+    assert export_keras_file(translator, path) == path
+    assert load_generator(path, 16, translator.layout).image_size == 16
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(UserError, match=f"cannot create the folder {tmp_path / 'a_file'}: "):
+        export_keras_file(translator, str(tmp_path / "a_file" / "g.keras"))

@@ -51,6 +51,17 @@ def test_versions_count_up(translator, export_dir, tmp_path):
 
 
 @pytest.mark.slow
+def test_export_creates_missing_folders(tmp_path):
+    from runs import untrained_run
+
+    translator = Translator.from_run_dir(untrained_run(str(tmp_path / "run"), "synthetic"))
+    base = tmp_path / "not" / "yet" / "stargan"
+    assert export_saved_model(translator, str(base)) == str(base / "1")
+    assert tf.saved_model.load(str(base / "1")).signatures["metadata"](
+        unused=tf.constant(0))["image_size"] == 16
+
+
+@pytest.mark.slow
 def test_saved_model_cli_lists_the_signatures(export_dir):
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     shown = subprocess.run([cli, "show", "--dir", export_dir, "--all"], capture_output=True,

@@ -80,12 +80,24 @@ def test_dynamic_and_int8_psnr_against_float32(run_dir, translator, float32_mode
 
 
 def test_cli_writes_the_file(run_dir, tmp_path):
-    output = tmp_path / "g.tflite"
+    output = tmp_path / "new" / "g.tflite"  # a folder that does not exist yet
     done = subprocess.run([sys.executable, "-m", "export.tflite", f"--run_dir={run_dir}",
                            "--quantize=float16", f"--output={output}"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert tflite.read_metadata(output.read_bytes())["quantize"] == "float16"
+
+
+def test_export_creates_missing_folders(tmp_path):
+    from runs import untrained_run
+
+    from stargan_keras import Translator
+
+    translator = Translator.from_run_dir(untrained_run(str(tmp_path / "run"), "synthetic"))
+    path = str(tmp_path / "not" / "yet" / "g.tflite")
+    assert tflite.export_tflite(translator, path, "float16") == path
+    with open(path, "rb") as f:
+        assert tflite.read_metadata(f.read())["quantize"] == "float16"
 
 
 def test_bench_tool_reports_size_latency_and_psnr(run_dir, float32_model):
