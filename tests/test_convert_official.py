@@ -1,9 +1,13 @@
 """Official PyTorch checkpoints -> run directory: numerically equal to PyTorch, strict on names."""
 
+import io
 import json
 import os
+import pickle
+import re
 import subprocess
 import sys
+import zipfile
 
 import keras
 import numpy as np
@@ -12,6 +16,7 @@ import tensorflow as tf
 import torch
 from official_torch_models import OfficialDiscriminator, OfficialGenerator, randomize
 
+from stargan_keras.errors import UserError
 from stargan_keras.official.weights import (
     KERNEL,
     OFFICIAL_ATTRS,
@@ -20,6 +25,7 @@ from stargan_keras.official.weights import (
     discriminator_tensors,
     generator_tensors,
     load_official,
+    load_state_dict,
     write_run,
 )
 from stargan_keras.run_dir import Checkpoints, RunDirectory
@@ -262,6 +268,81 @@ def test_wrong_files_are_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere-G.ckpt not found"):
         convert(str(tmp_path / "nowhere-G.ckpt"), run_dir, image_size=16, iteration=1)
     assert not os.path.exists(run_dir)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _npy() -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((2, 3), np.float32))
+    return buffer.getvalue()
+
+
+# Files that are not checkpoints, as a user may pass them by mistake.
+NOT_CHECKPOINTS = {
+    "empty": b"",
+    "random bytes": np.random.default_rng(0).bytes(4096),
+    "text": b"main.0.weight 0.1 0.2 0.3\nmain.1.weight 1 1 1\n",
+    "JSON": b'{"main.0.weight": [0.1, 0.2]}',
+    "numpy .npy": _npy(),
+    "a plain pickle": pickle.dumps({"main.0.weight": [0.1, 0.2]}, protocol=2),
+    "a zip of other files": _zip({"notes.txt": b"not weights"}),
+    "a zip laid out as a checkpoint, holding junk": _zip({"archive/data.pkl": b"junk",
+                                                         "archive/version": b"3\n"}),
+}
+
+
+def _refused_as_a_bad_file(path: str) -> None:
+    with pytest.raises(UserError, match=f"^{re.escape(path)} is not a PyTorch state dict "
+                                        "that loads with weights_only=True: "):
+        load_state_dict(path)
+
+
+@pytest.mark.parametrize("kind", NOT_CHECKPOINTS)
+def test_files_that_are_not_checkpoints_are_the_users_mistake(tmp_path, kind):
+    path = tmp_path / "200000-G.ckpt"
+    path.write_bytes(NOT_CHECKPOINTS[kind])
+    _refused_as_a_bad_file(str(path))
+
+
+@pytest.mark.parametrize("legacy_format", [False, True], ids=["zip", "legacy"])
+def test_a_truncated_checkpoint_is_the_users_mistake_wherever_it_ends(tmp_path, legacy_format):
+    """A download cut short, at 120 points spread over the file (every kind of section)."""
+    _, _, (g_path, _) = _save_official(tmp_path, 16, 4, 1, 4, 2, legacy_format=legacy_format)
+    with open(g_path, "rb") as f:
+        data = f.read()
+    cut = str(tmp_path / "cut-G.ckpt")
+    for end in np.linspace(0, len(data) - 1, 120).astype(int):
+        with open(cut, "wb") as f:
+            f.write(data[:end])
+        _refused_as_a_bad_file(cut)
+    assert set(load_state_dict(g_path)) == {t.name for t in generator_tensors(1)}
+
+
+@pytest.mark.parametrize("error", [
+    ImportError("libtorch_cpu.so: cannot open shared object file"),
+    TypeError("load() got an unexpected keyword argument 'weights_only'"),
+    AttributeError("module 'torch' has no attribute 'load'"),
+    KeyError("main.0.weight"),
+    RuntimeError("CUDA error: no kernel image is available for execution on the device"),
+], ids=lambda error: type(error).__name__)
+def test_a_broken_torch_keeps_its_traceback(tmp_path, monkeypatch, error):
+    """The installation's or our own failure is not blamed on the file."""
+    _, _, (g_path, _) = _save_official(tmp_path, 16, 4, 1, 4, 2)
+
+    def load(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(torch, "load", load)
+    with pytest.raises(type(error)) as raised:
+        load_state_dict(g_path)
+    assert raised.value is error
 
 
 def test_iteration_comes_from_the_names_or_the_flag(tmp_path):

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 import re
+import struct
+import traceback
 from collections.abc import Sequence
 
 import numpy as np
@@ -128,11 +131,45 @@ def discriminator_tensors(repeat_num: int) -> list[OfficialTensor]:
     return tensors + _conv("conv1", "src_conv") + _conv("conv2", "cls_conv")
 
 
+# What torch.load (2.13, weights_only=True) raises for a file that is not a checkpoint or
+# is damaged, found by loading empty, random, text, JSON, .npy, PNG and plain-pickle files,
+# zips of other things, and checkpoints of both formats cut short at 600 points or with
+# bytes overwritten. Anything else (ImportError, TypeError, AttributeError, ...) is the
+# installation's or this code's fault and keeps its traceback.
+_BAD_FILE_ERRORS = (
+    pickle.UnpicklingError,  # not a pickle, or one holding more than tensors and containers
+    EOFError, struct.error, UnicodeDecodeError,  # a pickle cut short or overwritten
+    OSError,  # torch's zip reader on a cut-short archive: [Errno 22] Invalid argument
+)
+# torch's RuntimeErrors about the bytes of a file: its zip reader, the legacy format's
+# header and storages.
+_BAD_FILE_MESSAGES = ("PytorchStreamReader failed", "[enforce fail at inline_container.cc",
+                      'hasRecord("version")', "Invalid magic number", "Invalid protocol version",
+                      "unexpected EOF", "storage has wrong byte size",
+                      "does not match expected size")
+
+
+def _is_bad_file(error: Exception) -> bool:
+    """Whether torch.load's ``error`` says that the file is not an intact checkpoint."""
+    if isinstance(error, _BAD_FILE_ERRORS):
+        return True
+    if isinstance(error, RuntimeError):
+        return any(message in str(error) for message in _BAD_FILE_MESSAGES)
+    if isinstance(error, LookupError):
+        # A damaged pickle's memo or stack references, out of range in the weights-only
+        # unpickler that decodes the file (a text file fails this way too).
+        return any(os.path.basename(frame.filename) == "_weights_only_unpickler.py"
+                   for frame in traceback.extract_tb(error.__traceback__))
+    return False
+
+
 def load_state_dict(path: str) -> dict[str, np.ndarray]:
     """An official checkpoint (a pickled state dict) as numpy arrays, on the CPU.
 
     ``weights_only=True`` makes torch refuse anything but tensors and plain containers,
-    so a file cannot run code on load; a refusal is reported as a bad file.
+    so a file cannot run code on load; a refusal, like a file that is not a checkpoint or
+    is cut short, is the user's to fix (``UserError``). Other failures of torch.load (a
+    broken or mismatched PyTorch) keep their traceback.
     """
     try:
         import torch
@@ -143,9 +180,12 @@ def load_state_dict(path: str) -> dict[str, np.ndarray]:
         raise MissingFileError(f"{path} not found")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch reports bad files with many exception types
+    except Exception as error:
+        if not _is_bad_file(error):
+            raise
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         raise UserError(f"{path} is not a PyTorch state dict that loads with "
-                        f"weights_only=True: {error}") from error
+                        f"weights_only=True: {detail}") from error
     if not isinstance(state, dict) or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise UserError(f"{path} does not hold a state dict (names -> tensors); "
