@@ -5,9 +5,11 @@
     ...                                     (RaFD: 8 expressions)
 
 Class names are the sub-folder names in sorted order (as torchvision's ImageFolder,
-which the official code uses); images are found at any depth below them. Held out: the
-same rule as every source here (``image_files.split_held_out``), applied to the images
-sorted by path: a tenth, at most 2000, after a seed-1234 shuffle.
+which the official code uses); images are found at any depth below them. Hidden files and
+folders (names that start with ".") are skipped. Names must be UTF-8: they become label
+names and TensorFlow strings. Held out: the same rule as every source here
+(``image_files.split_held_out``), applied to the images in the order
+``class_folder_images`` lists them: a tenth, at most 2000, after a seed-1234 shuffle.
 """
 
 from __future__ import annotations
@@ -25,17 +27,33 @@ RAFD_EXPRESSIONS = ("angry", "contemptuous", "disgusted", "fearful", "happy", "n
                     "surprised")
 
 
+def _check_utf8(path: str) -> None:
+    """Python reads a name that is not UTF-8 as lone surrogates, which TensorFlow strings
+    and JSON cannot hold: refuse it here, naming it, rather than fail later."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise UserError(f"{shown}: the name is not UTF-8 text; rename it") from None
+
+
 def class_folder_images(root: str) -> tuple[tuple[str, ...], list[tuple[str, int]]]:
-    """(class names, [(image path, class index)] sorted by path) under ``root``.
+    """(class names, [(image path, class index)]) under ``root``.
+
+    Images come class by class; within a class folder its own images first, then each
+    sub-folder's in turn, every level sorted by name.
 
     Raises:
         FileNotFoundError: ``root`` is not a folder.
-        ValueError: fewer than two classes, or a class folder without images.
+        ValueError: fewer than two classes, a class folder without images, or a class or
+            image name that is not UTF-8.
     """
     if not os.path.isdir(root):
         raise MissingFileError(f"image folder {root} does not exist")
     classes = tuple(sorted(e.name for e in os.scandir(root)
                            if e.is_dir() and not e.name.startswith(".")))
+    for name in classes:
+        _check_utf8(os.path.join(root, name))
     if len(classes) < 2:
         raise UserError(f"{root} should hold one sub-folder per class (at least two); "
                         f"found {len(classes)}: {', '.join(classes) or 'none'}")
@@ -47,6 +65,7 @@ def class_folder_images(root: str) -> tuple[tuple[str, ...], list[tuple[str, int
             for file in sorted(files):
                 if file.lower().endswith(IMAGE_EXTENSIONS) and not file.startswith("."):
                     found.append((os.path.join(folder, file), index))
+                    _check_utf8(found[-1][0])
                 else:
                     ignored += 1
         if not found:
