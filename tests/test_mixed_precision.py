@@ -29,6 +29,14 @@ def _networks(model):
     return model.generator.weights + model.discriminator.weights
 
 
+def _changes(model, initial):
+    """What training changed in G and D: their weights minus ``initial`` (the values of
+    ``_networks(model)`` before), each network's flattened into one vector."""
+    change = [(w.numpy() - w0).ravel() for w, w0 in zip(_networks(model), initial)]
+    split = len(model.generator.weights)
+    return {"G": np.concatenate(change[:split]), "D": np.concatenate(change[split:])}
+
+
 def _copy_weights(source, target):
     for a, b in zip(_networks(source), _networks(target)):
         b.assign(a)
@@ -76,6 +84,7 @@ def test_a_few_iterations_stay_finite_and_close_to_float32(precision):
     reference = build_model(config, layout)
     low = build_model(dataclasses.replace(config, mixed_precision=precision), layout)
     _copy_weights(reference, low)
+    initial = [w.numpy() for w in _networks(reference)]
     if precision == "float16":
         # The default first scale (2**15) overflows in the first updates, which are then
         # skipped (see the next test); a smaller one lets every update through.
@@ -90,12 +99,24 @@ def test_a_few_iterations_stay_finite_and_close_to_float32(precision):
             # bfloat16 keeps ~3 significant digits; the weights drift apart over steps.
             assert got[name] == pytest.approx(value, rel=0.03, abs=0.02), name
     assert int(low.d_optimizer.iterations) == int(reference.d_optimizer.iterations) == 6
-    for a, b in zip(_networks(reference), _networks(low)):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=0.01)
+    # An Adam step moves a weight by about lr (1e-4): the weights would match float32's
+    # even if no update had been applied, so compare what the updates changed.
+    expected, got = _changes(reference, initial), _changes(low, initial)
+    d_error = np.linalg.norm(got["D"] - expected["D"]) / np.linalg.norm(expected["D"])
+    assert d_error < 0.2  # 0.02-0.09 for initial-weight seeds 0-2
+    # G's gradients pass through D and G in low precision: where they are small, their
+    # sign flips, and Adam makes as large a step of each (relative errors 0.26-0.66).
+    # The change still has float32's size (Adam steps are about lr whatever the
+    # gradient) and its direction (cosines 0.78-0.97 for seeds 0-2).
+    size = np.linalg.norm(got["G"]) / np.linalg.norm(expected["G"])
+    cosine = got["G"] @ expected["G"] / (np.linalg.norm(got["G"]) * np.linalg.norm(expected["G"]))
+    assert size == pytest.approx(1.0, abs=0.05) and cosine > 0.6, (size, cosine)
 
 
 def test_float16_overflow_skips_the_update_halves_the_scale_and_counts():
-    config, sources, layout = _setup(mixed_precision="float16")
+    # Decay over the whole run of 2 iterations, so that the rate of the second update
+    # (iteration 1) is not the first's.
+    config, sources, layout = _setup(mixed_precision="float16", num_iters=2, num_iters_decay=2)
     model = build_model(config, layout)
     before = [w.numpy() for w in model.discriminator.weights]
     model.d_optimizer.dynamic_scale.assign(2.0**60)  # overflows float16 at once
@@ -104,10 +125,10 @@ def test_float16_overflow_skips_the_update_halves_the_scale_and_counts():
     model.d_update(*args)
     assert float(model.d_optimizer.dynamic_scale) == 2.0**59
     # The skipped update still counts, so the learning-rate schedule (which reads the
-    # count) stays on the training loop's iteration.
+    # count) stays on the training loop's iteration: the next update gets iteration 1's
+    # rate, d_lr - d_lr / num_iters_decay in the official solver, not d_lr again.
     assert int(model.d_optimizer.iterations) == 1
-    schedule = model.d_optimizer.inner_optimizer._learning_rate
-    assert float(model.d_optimizer.learning_rate) == pytest.approx(float(schedule(1)))
+    assert float(model.d_optimizer.learning_rate) == pytest.approx(1e-4 - 1e-4 / 2)
     for a, b in zip(before, model.discriminator.weights):
         np.testing.assert_array_equal(a, b.numpy())
 
