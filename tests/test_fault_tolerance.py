@@ -2,6 +2,7 @@
 
 import os
 import signal
+import sys
 
 import numpy as np
 import pytest
@@ -34,13 +35,45 @@ def _log(tmp_path):
     return open(tmp_path / "log.txt").read()
 
 
+# The training command, except that its first checkpoint save stops half-way: TensorFlow
+# has written the variables into ckpt-<i>_temp/ but not yet merged them into ckpt-<i>.* nor
+# named them in the ``checkpoint`` index. It writes MARKER then and waits to be killed.
+PAUSED_MID_WRITE = """
+import os
+import time
+
+from absl import app
+
+import stargan_keras.train as entry
+
+use_onednn = entry.use_onednn
+
+
+def use_onednn_then_pause_saves(enable):
+    chosen = use_onednn(enable)
+    # Imports TensorFlow, so only after main has chosen its kernels (as main does).
+    from tensorflow.python.ops import gen_io_ops
+
+    def merge_v2_checkpoints(*args, **kwargs):
+        open({marker!r}, "w").close()
+        time.sleep(300)
+        os._exit(3)  # not killed: the test failed to
+
+    gen_io_ops.merge_v2_checkpoints = merge_v2_checkpoints
+    return chosen
+
+
+entry.use_onednn = use_onednn_then_pause_saves
+app.run(entry.main)
+"""
+
+
 def test_sigkill_anywhere_then_the_same_command_finishes(tmp_path):
     run_dir = str(tmp_path / "run")
     checkpoints = os.path.join(run_dir, "checkpoints")
-    # A wider D makes each checkpoint a few MB, so its write lasts long enough to catch.
     command = train_command(run_dir, "--num_iters=60", "--num_iters_decay=30",
                             "--model_save_step=10", "--sample_step=30", "--log_step=5",
-                            "--d_conv_dim=64", "--d_repeat_num=4", "--keep_checkpoints=2")
+                            "--keep_checkpoints=2")
     log = tmp_path / "log.txt"
 
     # 1. Killed in the middle of training, after its first checkpoint.
@@ -49,23 +82,23 @@ def test_sigkill_anywhere_then_the_same_command_finishes(tmp_path):
     process.send_signal(signal.SIGKILL)
     process.wait()
 
-    # 2. Killed while a checkpoint is being written (TensorFlow's *_temp folder exists).
-    caught = False
-    for _ in range(3):
-        process = start(command, log)
-
-        def writing():
-            return any(name.endswith("_temp") for name in os.listdir(checkpoints))
-
-        if wait_for(writing, process=process):
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            caught = True
-            break
-        process.wait()
-    assert caught, "never caught a checkpoint being written"
+    # 2. Killed while a checkpoint is being written: the same command, paused inside its
+    # first save, so the kill lands there on any machine however fast its disk.
+    marker = tmp_path / "writing"
+    script = tmp_path / "paused_mid_write.py"
+    script.write_text(PAUSED_MID_WRITE.format(marker=str(marker)))
+    flags = command[command.index("stargan_keras.train") + 1:]
+    process = start([sys.executable, str(script), *flags], log)
+    assert wait_for(marker.exists, process=process), "the run never reached a save"
+    partial = [name for name in os.listdir(checkpoints) if name.endswith("_temp")]
+    assert len(partial) == 1 and os.listdir(os.path.join(checkpoints, partial[0]))
+    writing = int(partial[0][len("ckpt-"):-len("_temp")])
+    assert writing not in _checkpoint_iterations(run_dir)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL
     latest = tf.train.latest_checkpoint(checkpoints)
-    assert latest is not None and tf.train.load_checkpoint(latest) is not None
+    assert latest is not None and int(latest.rsplit("-", 1)[1]) < writing
+    assert tf.train.load_checkpoint(latest) is not None
 
     # 3. The same command again resumes from the last complete checkpoint and finishes.
     assert run(command, log) == 0
