@@ -316,6 +316,9 @@ def render(scenes: dict[str, tf.Tensor], size: int) -> tf.Tensor:
     return tf.clip_by_value(image, 0.0, 1.0) * 2.0 - 1.0
 
 
+_render_graph = tf.function(render, reduce_retracing=True)
+
+
 class SyntheticFaces(RenderedSource):
     """One label set's view of the face world: a training stream and a held-out split.
 
@@ -374,7 +377,9 @@ class SyntheticFaces(RenderedSource):
         return sample_scenes(seed, stream, block)
 
     def paint(self, scenes: dict[str, tf.Tensor]) -> tf.Tensor:
-        return render(scenes, self.image_size)
+        # A traced graph: painting op by op is several times slower (held-out faces and
+        # every translation's truth are painted outside tf.data).
+        return _render_graph(scenes, self.image_size)
 
 
 def face_sources(dataset: str, image_size: int, seed: int,
