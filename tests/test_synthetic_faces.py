@@ -191,4 +191,4 @@ def test_ground_truth_keeps_identity_and_sets_targets():
     expected = dict(scenes)
     expected["expression"] = tf.fill((8,), 4)
     np.testing.assert_allclose(ground_truth(sources, layout, scenes, cross),
-                               render(expected, 32), atol=1e-6)
+                               sources[0].paint(expected), atol=1e-6)
