@@ -16,6 +16,14 @@ def grid(columns: list[tf.Tensor]) -> tf.Tensor:
     return tf.reshape(rows, (-1,) + tuple(rows.shape[2:]))
 
 
+def viewable(picture: tf.Tensor, long_side: int = 768) -> tf.Tensor:
+    """``picture`` [H, W, C] scaled up by the integer factor that brings its long side to
+    at least ``long_side`` (nearest neighbour: every pixel becomes a block, nothing is
+    invented). A 32 px sample grid is otherwise too small to see without zooming."""
+    factor = max(1, -(-long_side // max(int(picture.shape[0]), int(picture.shape[1]))))
+    return tf.repeat(tf.repeat(picture, factor, axis=0), factor, axis=1)
+
+
 def write_png(image_uint8: tf.Tensor, path: str) -> None:
     """Write [H, W, 3] uint8 to ``path`` via a temporary file, so readers never see half."""
     temporary = path + ".tmp"

@@ -5,6 +5,7 @@ import json
 import os
 from collections import defaultdict
 
+import numpy as np
 import pytest
 import tensorflow as tf
 from cli import run, train_command
@@ -37,9 +38,12 @@ def test_train_then_resume(tmp_path):
     assert sorted(os.listdir(run_dir / "checkpoints")) == [
         "checkpoint", "ckpt-10.data-00000-of-00001", "ckpt-10.index",
         "ckpt-20.data-00000-of-00001", "ckpt-20.index"]
-    # Rows: 2 fixed images; columns: the input and the 5 targets, 16 px each.
+    # Rows: 2 fixed images; columns: the input and the 5 targets, 16 px each, every pixel
+    # an 8 x 8 block (the long side 96 px scaled to at least 768).
     grid = Image.open(run_dir / "samples" / "000020-images.png")
-    assert grid.size == (6 * 16, 2 * 16) and grid.mode == "RGB"
+    assert grid.size == (6 * 16 * 8, 2 * 16 * 8) and grid.mode == "RGB"
+    pixels = np.asarray(grid)
+    np.testing.assert_array_equal(pixels, np.repeat(np.repeat(pixels[::8, ::8], 8, 0), 8, 1))
     assert os.path.exists(run_dir / "samples" / "000010-images.png")
 
     steps = _summary_steps(run_dir / "logs")

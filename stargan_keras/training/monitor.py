@@ -79,7 +79,7 @@ class TrainingMonitor:
         columns = [sample_images] + [
             evaluation.translate(generator, sample_images, targets)
             for _, targets in grid_targets(self.model.layout, sample_labels)]
-        picture = images.to_uint8(images.grid(columns))
+        picture = images.viewable(images.to_uint8(images.grid(columns)))
         path = os.path.join(self.run.samples, f"{iteration:06d}-images.png")
         images.write_png(picture, path)
         with self.writer.as_default(step=iteration):
