@@ -34,9 +34,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from stargan_keras.data.rendered import BLOCK, RenderedSource
+from stargan_keras.data.rendered import BLOCK, RenderedSource, SceneLabels
 from stargan_keras.errors import UserError
-from stargan_keras.labels import LabelSet, select_attributes
 
 HAIR_COLOURS = ("Black_Hair", "Blond_Hair", "Brown_Hair")
 ATTRIBUTES = HAIR_COLOURS + ("Male", "Young", "Eyeglasses")
@@ -61,7 +60,13 @@ _EXPRESSION_TABLE = np.array([
     [-0.90, 0.00, 0.0, 0.0, 0.95, 0.25, -1.00, 0.80, 0.0],   # sad
     [0.00, 1.00, 0.0, 0.0, 0.75, 1.00, 0.00, 1.45, 0.0],     # surprised
 ], np.float32)
-_STREAMS = {"faces": 10, "faces_expressions": 12}  # apart from the shapes' 0-3
+# Each view: its streams (apart from the shapes' 0-3) and where its labels live.
+_VIEWS = {
+    "faces": (10, SceneLabels(group=HAIR_COLOURS, group_key="hair",
+                              flags=(("Male", "male"), ("Young", "young"),
+                                     ("Eyeglasses", "glasses")))),
+    "faces_expressions": (12, SceneLabels(classes=EXPRESSIONS, class_key="expression")),
+}
 # Training faces per label set: painted once when training starts (a face costs about
 # as much to paint as a training step at 64 px), then reshuffled each epoch.
 TRAIN_FACES = 8192
@@ -334,44 +339,11 @@ class SyntheticFaces(RenderedSource):
     def __init__(self, name: str, image_size: int, seed: int = 0,
                  selected_attrs: tuple[str, ...] = DEFAULT_ATTRIBUTES,
                  train_faces: int = TRAIN_FACES):
-        if name == "faces":
-            self._columns = select_attributes(ATTRIBUTES, selected_attrs, "the synthetic faces")
-            chosen = [c for c in HAIR_COLOURS if c in selected_attrs]
-            if chosen and len(chosen) != len(HAIR_COLOURS):
-                raise UserError(f"selected_attrs must name all of {', '.join(HAIR_COLOURS)} or "
-                                f"none of them (one exclusive group); got {', '.join(chosen)}")
-            self.label_set = LabelSet(name, tuple(selected_attrs), multi_label=True,
-                                      exclusive=(HAIR_COLOURS,) if chosen else ())
-        elif name == "faces_expressions":
-            self.label_set = LabelSet(name, EXPRESSIONS, multi_label=False)
-        else:
+        if name not in _VIEWS:
             raise UserError(f"unknown synthetic face dataset {name!r}")
-        self.stream, self.image_size, self.seed = _STREAMS[name], image_size, seed
-        self.pool_size = train_faces
-
-    def labels(self, scenes: dict[str, tf.Tensor]) -> tf.Tensor:
-        """This view's labels [N, dim] of a batch of scenes."""
-        if not self.label_set.multi_label:
-            return tf.one_hot(scenes["expression"], len(EXPRESSIONS))
-        every = tf.concat([tf.one_hot(scenes["hair"], 3), scenes["male"][:, None],
-                           scenes["young"][:, None], scenes["glasses"][:, None]], axis=1)
-        return tf.gather(every, self._columns, axis=1)
-
-    def apply(self, scenes: dict[str, tf.Tensor], labels: tf.Tensor) -> dict[str, tf.Tensor]:
-        """The scenes with this view's labels [N, dim] set."""
-        scenes = dict(scenes)
-        if not self.label_set.multi_label:
-            scenes["expression"] = tf.argmax(labels, axis=1, output_type=tf.int32)
-            return scenes
-        names = self.label_set.names
-        if HAIR_COLOURS[0] in names:
-            columns = [names.index(c) for c in HAIR_COLOURS]
-            scenes["hair"] = tf.argmax(tf.gather(labels, columns, axis=1), axis=1,
-                                       output_type=tf.int32)
-        for name, key in (("Male", "male"), ("Young", "young"), ("Eyeglasses", "glasses")):
-            if name in names:
-                scenes[key] = tf.cast(labels[:, names.index(name)] > 0.5, tf.float32)
-        return scenes
+        stream, scene_labels = _VIEWS[name]
+        super().__init__(name, scene_labels, tuple(selected_attrs), image_size, seed, stream,
+                         pool_size=train_faces)
 
     def draw(self, seed: int, stream: int, block: tf.Tensor) -> dict[str, tf.Tensor]:
         return sample_scenes(seed, stream, block)

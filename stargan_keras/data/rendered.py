@@ -8,32 +8,99 @@ identity with ``labels`` set. Evaluation compares G's translations with it.
 
 from __future__ import annotations
 
+import dataclasses
+
 import tensorflow as tf
 
-from stargan_keras.labels import LabelLayout, LabelSet
+from stargan_keras.errors import UserError
+from stargan_keras.labels import LabelLayout, LabelSet, select_attributes
 
 BLOCK = 64  # scenes are drawn in blocks of this many, one stateless seed per block
 _SPLITS = {"train": 0, "held_out": 1}
 
 
+@dataclasses.dataclass(frozen=True)
+class SceneLabels:
+    """Where a view's labels live in its scenes.
+
+    A multi-label view has an exclusive ``group`` of attributes (the index of the one
+    that is on is ``scenes[group_key]``) and 0/1 ``flags`` (attribute, scene key); a
+    single-label view has ``classes``, the index of the class in ``scenes[class_key]``.
+    """
+
+    group: tuple[str, ...] = ()
+    group_key: str = ""
+    flags: tuple[tuple[str, str], ...] = ()
+    classes: tuple[str, ...] = ()
+    class_key: str = ""
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        return self.group + tuple(name for name, _ in self.flags)
+
+
 class RenderedSource:
     """A label set's view of a rendered world: a training stream and a held-out split.
 
-    Subclasses set ``label_set``, ``image_size``, ``seed`` and ``stream`` (the first of two
-    stream numbers, training and held out, distinct per view) and define ``draw(seed,
-    stream, block)`` -> a block of scenes, ``paint(scenes)`` -> images in [-1, 1],
-    ``labels(scenes)`` and ``apply(scenes, labels)`` (the scenes with the labels set).
+    Subclasses define ``draw(seed, stream, block)`` -> a block of scenes and
+    ``paint(scenes)`` -> images in [-1, 1].
 
-    Training examples are every scene of an endless stream, or, where painting costs
-    more than a training step can spare, the first ``pool_size`` scenes painted once
-    (as 8-bit images, like decoded photos) and reshuffled each epoch.
+    Args:
+        name: the label set's name.
+        scene_labels: where the view's labels live in a scene.
+        selected_attrs: for a multi-label view, the attributes to learn (a subset that
+            keeps the exclusive group together or leaves it out).
+        image_size, seed: the images' side and the world's seed.
+        stream: the first of two stream numbers (training, held out), distinct per view.
+        pool_size: None to train on every scene of an endless stream; where painting
+            costs more than a training step can spare, the number of scenes painted
+            once (as 8-bit images, like decoded photos) and reshuffled each epoch.
     """
 
-    label_set: LabelSet
-    image_size: int
-    seed: int
-    stream: int
-    pool_size: int | None = None
+    def __init__(self, name: str, scene_labels: SceneLabels, selected_attrs: tuple[str, ...],
+                 image_size: int, seed: int, stream: int, pool_size: int | None = None):
+        self.scene_labels = scene_labels
+        if scene_labels.classes:
+            self.label_set = LabelSet(name, scene_labels.classes, multi_label=False)
+        else:
+            self._columns = select_attributes(scene_labels.attributes, selected_attrs,
+                                              f"--dataset={name}")
+            group = scene_labels.group
+            chosen = [c for c in group if c in selected_attrs]
+            if chosen and len(chosen) != len(group):
+                raise UserError(f"selected_attrs must name all of {', '.join(group)} or none "
+                                f"of them (they are one exclusive group); got "
+                                f"{', '.join(chosen)}")
+            self.label_set = LabelSet(name, tuple(selected_attrs), multi_label=True,
+                                      exclusive=(group,) if chosen else ())
+        self.image_size, self.seed, self.stream = image_size, seed, stream
+        self.pool_size = pool_size
+
+    def labels(self, scenes: dict[str, tf.Tensor]) -> tf.Tensor:
+        """This view's labels [N, dim] of a batch of scenes."""
+        known = self.scene_labels
+        if known.classes:
+            return tf.one_hot(scenes[known.class_key], len(known.classes))
+        every = tf.concat([tf.one_hot(scenes[known.group_key], len(known.group))]
+                          + [tf.cast(scenes[key], tf.float32)[:, None]
+                             for _, key in known.flags], axis=1)
+        return tf.gather(every, self._columns, axis=1)
+
+    def apply(self, scenes: dict[str, tf.Tensor], labels: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The scenes with this view's labels [N, dim] set."""
+        known, scenes = self.scene_labels, dict(scenes)
+        if known.classes:
+            scenes[known.class_key] = tf.argmax(labels, axis=1, output_type=tf.int32)
+            return scenes
+        names = self.label_set.names
+        if self.label_set.exclusive:
+            columns = [names.index(c) for c in known.group]
+            scenes[known.group_key] = tf.argmax(tf.gather(labels, columns, axis=1), axis=1,
+                                                output_type=tf.int32)
+        for name, key in known.flags:
+            if name in names:
+                scenes[key] = tf.cast(labels[:, names.index(name)] > 0.5, tf.float32)
+        return scenes
 
     def truth(self, scenes: dict[str, tf.Tensor], labels: tf.Tensor) -> tf.Tensor:
         """The images of ``scenes`` with this view's ``labels`` set."""

@@ -21,9 +21,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from stargan_keras.data.rendered import BLOCK, RenderedSource
+from stargan_keras.data.rendered import BLOCK, RenderedSource, SceneLabels
 from stargan_keras.errors import UserError
-from stargan_keras.labels import LabelSet, select_attributes
 
 MULTI_LABEL_NAMES = ("red", "green", "blue", "square", "large")
 COLOURS = ("red", "green", "blue")
@@ -87,6 +86,14 @@ def render(scenes: dict[str, tf.Tensor], size: int) -> tf.Tensor:
     return tf.clip_by_value(image, 0.0, 1.0) * 2.0 - 1.0
 
 
+# Each view: its streams and where its labels live in a scene.
+_VIEWS = {
+    "synthetic": (0, SceneLabels(group=COLOURS, group_key="colour",
+                                 flags=(("square", "square"), ("large", "large")))),
+    "synthetic_single": (2, SceneLabels(classes=MARKS, class_key="mark")),
+}
+
+
 class SyntheticShapes(RenderedSource):
     """One label set's view of the synthetic world: a training stream and a held-out split.
 
@@ -100,46 +107,10 @@ class SyntheticShapes(RenderedSource):
 
     def __init__(self, name: str, image_size: int, seed: int = 0,
                  selected_attrs: tuple[str, ...] = MULTI_LABEL_NAMES):
-        if name == "synthetic":
-            columns = select_attributes(MULTI_LABEL_NAMES, selected_attrs, "the synthetic data")
-            chosen = [c for c in COLOURS if c in selected_attrs]
-            if chosen and len(chosen) != len(COLOURS):
-                raise UserError("selected_attrs must name all of red, green, blue or none of "
-                                f"them (they are one exclusive group); got {', '.join(chosen)}")
-            self.label_set = LabelSet(name, tuple(selected_attrs), multi_label=True,
-                                      exclusive=(COLOURS,) if chosen else ())
-            self._columns = columns
-            self.stream = 0
-        elif name == "synthetic_single":
-            self.label_set = LabelSet(name, MARKS, multi_label=False)
-            self.stream = 2
-        else:
+        if name not in _VIEWS:
             raise UserError(f"unknown synthetic dataset {name!r}")
-        self.image_size, self.seed = image_size, seed
-
-    def labels(self, scenes: dict[str, tf.Tensor]) -> tf.Tensor:
-        """This view's labels [N, dim] of a batch of scenes."""
-        if not self.label_set.multi_label:
-            return tf.one_hot(scenes["mark"], len(MARKS))
-        every = tf.concat([tf.one_hot(scenes["colour"], 3), scenes["square"][:, None],
-                           scenes["large"][:, None]], axis=1)
-        return tf.gather(every, self._columns, axis=1)
-
-    def apply(self, scenes: dict[str, tf.Tensor], labels: tf.Tensor) -> dict[str, tf.Tensor]:
-        """The scenes with this view's labels [N, dim] set: the truth of a translation."""
-        scenes = dict(scenes)
-        if not self.label_set.multi_label:
-            scenes["mark"] = tf.argmax(labels, axis=1, output_type=tf.int32)
-            return scenes
-        names = self.label_set.names
-        if "red" in names:
-            colour_columns = [names.index(c) for c in COLOURS]
-            scenes["colour"] = tf.argmax(tf.gather(labels, colour_columns, axis=1), axis=1,
-                                         output_type=tf.int32)
-        for trait in ("square", "large"):
-            if trait in names:
-                scenes[trait] = tf.cast(labels[:, names.index(trait)] > 0.5, tf.float32)
-        return scenes
+        stream, scene_labels = _VIEWS[name]
+        super().__init__(name, scene_labels, tuple(selected_attrs), image_size, seed, stream)
 
     def draw(self, seed: int, stream: int, block: tf.Tensor) -> dict[str, tf.Tensor]:
         return sample_scenes(seed, stream, block)
