@@ -10,7 +10,13 @@ from stargan_keras.evaluation.evaluate_run import (
     disagreement_summary,
     reconstruction_summary,
 )
-from stargan_keras.evaluation.sweep import SECOND, held_out_parts, sweep, truth_summary
+from stargan_keras.evaluation.sweep import (
+    SECOND,
+    Column,
+    held_out_parts,
+    sweep,
+    truth_summary,
+)
 from stargan_keras.labels import LabelLayout
 
 
@@ -132,6 +138,18 @@ def test_returning_the_input_gains_nothing():
     assert identity["per_target"]["synthetic->large"]["changed"] == 6
     assert 0 < identity["per_target"]["synthetic->red"]["changed"] < 6
     assert identity["changed"] == sum(e["changed"] for e in identity["per_target"].values())
+
+
+def test_an_input_that_differs_from_its_truth_by_rounding_is_unchanged():
+    column = Column(0, 0, "red")
+    for name, values in (("truth_l1", [0.1, 0.2]), ("truth_psnr", [20.0, 15.0]),
+                         ("truth_ssim", [0.9, 0.8]), ("input_l1", [4e-9, 0.3]),
+                         ("input_psnr", [170.0, 10.0])):
+        column.add(name, values)
+    summary = truth_summary({"synthetic->red": column})
+    assert summary["changed"] == 1
+    assert summary["input_psnr"] == 10.0 and summary["psnr_gain"] == 5.0
+    assert summary["l1_gain"] == pytest.approx(0.1)
 
 
 def test_a_partial_edit_gains_less_than_the_whole_edit():
