@@ -208,3 +208,72 @@ def test_moving_average_of_g_follows_the_warm_up_decay():
         np.testing.assert_array_equal(weight, model.ema_weights[weight.path.split("/", 1)[1]])
     plain = build_model(_setup()[0], layout)
     assert plain.averaged_generator() is plain.generator and not plain.ema_weights
+
+
+def _saved_classifier(directory, layout, image_size=16, order=None):
+    """A random small classifier saved as train_classifier saves one; ``order`` lists its
+    heads' label sets (the layout's order by default)."""
+    from stargan_keras.evaluation.classifier import EvaluationClassifier, build_classifier
+
+    heads = LabelLayout(tuple(order or layout.label_sets))
+    network = build_classifier("small", image_size, heads.logits_dim)
+    EvaluationClassifier(network, heads, {"arch": "small"}).save(str(directory))
+    return network, heads
+
+
+@pytest.mark.parametrize("dataset", ["synthetic", "synthetic_both"])
+def test_frozen_classifier_term_matches_its_definition_and_stays_frozen(tmp_path, dataset):
+    from stargan_keras.training.losses import classification_loss
+
+    config, sources, layout = _setup(dataset, n_critic=1, g_lr=1e-30, d_lr=1e-30)
+    # Heads saved in the opposite order: the term must read each set's own logits.
+    network, heads = _saved_classifier(tmp_path / "cls", layout,
+                                       order=layout.label_sets[::-1])
+    config.frozen_classifier, config.lambda_frozen_cls = str(tmp_path / "cls"), 2.5
+    model = build_model(config, layout)
+    assert model.metric_names[-1] == "G/loss_cls_frozen"
+    batch = next(iter(training_batches(sources, layout, 4, 1)))
+    x, t = batch["images"], batch["target_labels"]
+    every = network(model.generator([x, t]), training=False)
+    ordered = tf.concat([every[:, slice(*heads.span(heads.label_sets.index(s)))]
+                         for s in layout.label_sets], axis=1)
+    expected = classification_loss(layout, ordered, t)
+    frozen = [w.numpy() for w in model.frozen_classifier.weights]
+    logs = model.train_step(batch)
+    assert float(logs["G/loss_cls_frozen"]) == pytest.approx(float(expected), rel=1e-4)
+    assert len(frozen) == len(network.weights)
+    for before, after in zip(frozen, model.frozen_classifier.weights):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_frozen_classifier_weighs_in_gs_update(tmp_path):
+    config, sources, layout = _setup(n_critic=1)
+    _saved_classifier(tmp_path / "cls", layout)
+    batch = next(iter(training_batches(sources, layout, 4, 1)))
+    updated = []
+    for weight in (0.0, 1.0):
+        keras.utils.set_random_seed(0)
+        model = build_model(TrainConfig(**{**config.__dict__,
+                                           "frozen_classifier": str(tmp_path / "cls"),
+                                           "lambda_frozen_cls": weight}), layout)
+        model.train_step(batch)
+        updated.append([w.numpy() for w in model.generator.weights])
+    assert any(not np.allclose(a, b) for a, b in zip(*updated))
+
+
+def test_frozen_classifier_must_fit_the_run(tmp_path):
+    from stargan_keras.errors import UserError
+
+    config, _, layout = _setup()
+    _saved_classifier(tmp_path / "cls32", layout, image_size=32)
+    config.frozen_classifier = str(tmp_path / "cls32")
+    with pytest.raises(UserError, match="reads 32 px images; the run trains at"):
+        build_model(config, layout)
+    _, _, joint = _setup("synthetic_both")
+    _saved_classifier(tmp_path / "single", layout)
+    config = _setup("synthetic_both")[0]
+    config.frozen_classifier = str(tmp_path / "single")
+    with pytest.raises(UserError, match="but not synthetic_single"):
+        build_model(config, joint)
+    with pytest.raises(UserError, match="--frozen_classifier=.*no such folder"):
+        TrainConfig(**{**TINY, "frozen_classifier": str(tmp_path / "nowhere")}).validate()
