@@ -68,8 +68,6 @@ class TrainConfig:
     lambda_cls_r1: float = 0.0
     g_ema_decay: float = 0.0
     diff_augment: tuple[str, ...] = ()
-    frozen_classifier: str | None = None
-    lambda_frozen_cls: float = 1.0
     # Training.
     batch_size: int = 16
     num_iters: int = 200000
@@ -125,10 +123,7 @@ class TrainConfig:
             raise UserError(f"--g_ema_decay={self.g_ema_decay}: must be in [0, 1) (0: off)")
         if self.lambda_cls_r1 and self.adv_loss != "r1":
             raise UserError("--lambda_cls_r1 is part of the R1 penalty: it needs --adv_loss=r1")
-        if self.frozen_classifier is not None and not os.path.isdir(self.frozen_classifier):
-            raise MissingFileError(f"--frozen_classifier={self.frozen_classifier}: no such "
-                                   "folder (make one with stargan_keras.train_classifier)")
-        for name in ("lambda_mask", "lambda_r1", "lambda_cls_r1", "lambda_frozen_cls"):
+        for name in ("lambda_mask", "lambda_r1", "lambda_cls_r1"):
             if getattr(self, name) < 0:
                 raise UserError(f"--{name}={getattr(self, name)}: must not be negative")
         if self.lambda_mask and not self.g_attention:

@@ -83,13 +83,6 @@ flags.DEFINE_float("g_ema_decay", _DEFAULTS.g_ema_decay,
 flags.DEFINE_list("diff_augment", list(_DEFAULTS.diff_augment),
                   f"Differentiable augmentations of everything D sees: some of "
                   f"{', '.join(AUGMENTATIONS)}; empty for none (official).")
-flags.DEFINE_string("frozen_classifier", _DEFAULTS.frozen_classifier,
-                    "A classifier folder from stargan_keras.train_classifier, trained on the "
-                    "run's real images (not the one you evaluate with): its frozen reading of "
-                    "each translation joins G's classification loss. Unset: D's alone "
-                    "(official).")
-flags.DEFINE_float("lambda_frozen_cls", _DEFAULTS.lambda_frozen_cls,
-                   "Weight of the frozen classifier's term in G's loss (--frozen_classifier).")
 flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size,
                      "Images per iteration on each replica (the global batch is this times the "
                      "number of replicas).")

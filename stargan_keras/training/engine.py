@@ -11,16 +11,14 @@ from stargan_keras.training import augment, losses
 
 
 def metric_names(adv_loss: str = "wgan-gp", attention_penalty: bool = False,
-                 classifier_penalty: bool = False, frozen_classifier: bool = False
-                 ) -> tuple[str, ...]:
+                 classifier_penalty: bool = False) -> tuple[str, ...]:
     """The loss terms a train_step logs: the official seven, with R1 in place of the
-    gradient penalty for ``adv_loss="r1"``, and the recipe's terms when they count."""
+    gradient penalty for ``adv_loss="r1"``, and the recipe's penalties when they count."""
     d_names = ("D/loss_real", "D/loss_fake", "D/loss_cls",
                "D/loss_r1" if adv_loss == "r1" else "D/loss_gp")
     d_names += ("D/loss_cls_r1",) if classifier_penalty else ()
     g_names = ("G/loss_fake", "G/loss_rec", "G/loss_cls")
-    g_names += ("G/loss_mask",) if attention_penalty else ()
-    return d_names + g_names + (("G/loss_cls_frozen",) if frozen_classifier else ())
+    return d_names + g_names + (("G/loss_mask",) if attention_penalty else ())
 
 
 class StarGAN(keras.Model):
@@ -54,10 +52,6 @@ class StarGAN(keras.Model):
       0.5 E[||grad_x L_cls(D_cls(x_real), c)||^2]. A classifier that is smooth around
       real images cannot be flipped by a few pixels, so G must draw the attribute
       (input-gradient regularisation, Drucker & LeCun 1992; Ross & Doshi-Velez 2018).
-    * ``frozen_classifier``: a classifier trained beforehand on real images, frozen; its
-      classification loss on G's translations joins G's (weight ``lambda_frozen_cls``).
-      D's classifier changes as G learns and G can find what fools it; a fixed second
-      judge has to be satisfied as well.
 
     Args:
         generator, discriminator: the networks.
@@ -70,17 +64,13 @@ class StarGAN(keras.Model):
         ema_decay: decay of the moving average of G's weights (0: none).
         augment: DiffAugment policy, names from ``augment.AUGMENTATIONS``.
         lambda_cls_r1: weight of the classifier's R1 penalty (0: none).
-        frozen_classifier: images -> logits in the layout's order [N, logits_dim], not
-            trained; None for none.
-        lambda_frozen_cls: weight of its classification loss in G's.
     """
 
     def __init__(self, generator: Generator, discriminator: Discriminator, layout: LabelLayout,
                  lambda_cls: float = 1.0, lambda_rec: float = 10.0, lambda_gp: float = 10.0,
                  n_critic: int = 5, adv_loss: str = "wgan-gp", lambda_r1: float = 1.0,
                  lambda_mask: float = 0.0, ema_decay: float = 0.0,
-                 augment: tuple[str, ...] = (), lambda_cls_r1: float = 0.0,
-                 frozen_classifier=None, lambda_frozen_cls: float = 1.0, **kwargs):
+                 augment: tuple[str, ...] = (), lambda_cls_r1: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         if generator.c_dim != layout.width:
             raise ValueError(f"generator c_dim {generator.c_dim} != label width {layout.width}")
@@ -93,9 +83,8 @@ class StarGAN(keras.Model):
         self.adv_loss, self.lambda_r1, self.lambda_mask = adv_loss, lambda_r1, lambda_mask
         self.ema_decay, self.augment_policy = ema_decay, tuple(augment)
         self.lambda_cls_r1 = lambda_cls_r1 if adv_loss == "r1" else 0.0
-        self.frozen_classifier, self.lambda_frozen_cls = frozen_classifier, lambda_frozen_cls
         self.metric_names = metric_names(adv_loss, generator.attention and lambda_mask > 0,
-                                         self.lambda_cls_r1 > 0, frozen_classifier is not None)
+                                         self.lambda_cls_r1 > 0)
         self.ema_weights: dict[str, keras.Variable] = {}
         self._averaged_generator: Generator | None = None
 
@@ -289,10 +278,6 @@ class StarGAN(keras.Model):
             if "G/loss_mask" in self.metric_names:
                 logs["G/loss_mask"] = losses.mask_penalty(tf.concat([mask_fake, mask_rec], 0))
                 total += self.lambda_mask * logs["G/loss_mask"]
-            if self.frozen_classifier is not None:
-                logs["G/loss_cls_frozen"] = losses.classification_loss(
-                    self.layout, self.frozen_classifier(x_fake), c_trg)
-                total += self.lambda_frozen_cls * logs["G/loss_cls_frozen"]
             scaled = self._scaled(total, self.g_optimizer)
         grads = tape.gradient(scaled, weights)
         self.g_optimizer.apply_gradients(zip(grads, weights))

@@ -16,7 +16,6 @@ from stargan_keras.config import TrainConfig
 from stargan_keras.data import make_sources
 from stargan_keras.data.pipeline import training_batches
 from stargan_keras.errors import TrainingDivergedError, UserError
-from stargan_keras.evaluation.classifier import EvaluationClassifier
 from stargan_keras.evaluation.sweep import held_out_parts
 from stargan_keras.labels import LabelLayout
 from stargan_keras.models.layers import keras_default_weights
@@ -41,28 +40,6 @@ def check_label_dims(config: TrainConfig, layout: LabelLayout) -> None:
                             f"({', '.join(label_set.names)}); omit --{flag} to follow the data")
 
 
-class FrozenClassifier:
-    """A classifier from ``train_classifier`` as images -> logits in a run's layout
-    order, its weights frozen and its batch norm in inference mode."""
-
-    def __init__(self, directory: str, layout: LabelLayout, image_size: int):
-        classifier = EvaluationClassifier.load(directory)
-        if classifier.image_size != image_size:
-            raise UserError(f"--frozen_classifier={directory} reads {classifier.image_size} "
-                            f"px images; the run trains at --image_size={image_size}")
-        self.spans = [classifier.head(label_set) for label_set in layout.label_sets]
-        self.network = classifier.model
-        self.network.trainable = False
-
-    @property
-    def weights(self) -> list:
-        return self.network.weights
-
-    def __call__(self, images: tf.Tensor) -> tf.Tensor:
-        every = tf.cast(self.network(images, training=False), tf.float32)
-        return tf.concat([every[:, start:end] for start, end in self.spans], axis=1)
-
-
 def build_model(config: TrainConfig, layout: LabelLayout) -> StarGAN:
     """A compiled StarGAN with every variable created (call inside the strategy scope)."""
     with compute_precision(config.mixed_precision):
@@ -70,14 +47,11 @@ def build_model(config: TrainConfig, layout: LabelLayout) -> StarGAN:
     if config.weight_init == "keras":
         keras_default_weights(generator)
         keras_default_weights(discriminator)
-    frozen = (FrozenClassifier(config.frozen_classifier, layout, config.image_size)
-              if config.frozen_classifier else None)
     model = StarGAN(generator, discriminator, layout, config.lambda_cls, config.lambda_rec,
                     config.lambda_gp, config.n_critic, adv_loss=config.adv_loss,
                     lambda_r1=config.lambda_r1, lambda_mask=config.lambda_mask,
                     ema_decay=config.g_ema_decay, augment=config.diff_augment,
-                    lambda_cls_r1=config.lambda_cls_r1, frozen_classifier=frozen,
-                    lambda_frozen_cls=config.lambda_frozen_cls)
+                    lambda_cls_r1=config.lambda_cls_r1)
     sets = len(layout.label_sets)
     d_schedule = LinearDecay(config.d_lr, config.num_iters, config.num_iters_decay,
                              updates_per_iter=sets)
