@@ -13,7 +13,7 @@ from stargan_keras.config import TrainConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAPER = ("celeba.cfg", "rafd.cfg", "both.cfg", "synthetic_paper.cfg", "synthetic_both.cfg")
-FAST = ("synthetic.cfg", "celeba_fast.cfg", "rafd_fast.cfg")
+FAST = ("synthetic.cfg", "faces.cfg", "celeba_fast.cfg", "rafd_fast.cfg")
 OFFICIAL_OBJECTIVES = dict(adv_loss="wgan-gp", n_critic=5, lambda_cls=1.0, lambda_rec=10.0,
                            lambda_gp=10.0, g_upsample="transpose", g_attention=False,
                            g_skip=False, lambda_mask=0.0, lambda_cls_r1=0.0, g_ema_decay=0.0,
