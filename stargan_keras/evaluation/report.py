@@ -46,26 +46,21 @@ def write_report(metrics: dict, output_dir: str) -> list[str]:
 def scalars(metrics: dict) -> dict[str, float]:
     """The headline numbers of whichever sections ``metrics`` has, by TensorBoard name."""
     values = {}
+    for section, prefix in (("classification", ""), ("classification_second", "second_")):
+        if section in metrics:
+            verdict = metrics[section]
+            values.update({
+                f"eval/{prefix}classification_error": verdict["error"],
+                f"eval/{prefix}classifier_real_error": verdict["floor"],
+                f"eval/{prefix}target_accuracy": verdict["target_accuracy"],
+                f"eval/{prefix}kept_rate": verdict["kept_rate"],
+            })
     if "classification" in metrics:
         classification = metrics["classification"]
-        values.update({
-            "eval/classification_error": classification["error"],
-            "eval/classifier_real_error": classification["floor"],
-            "eval/target_accuracy": classification["target_accuracy"],
-            "eval/kept_rate": classification["kept_rate"],
-        })
         if classification.get("critic_target_accuracy") is not None:
             values["eval/critic_target_accuracy"] = classification["critic_target_accuracy"]
         for key, entry in classification["per_target"].items():
             values[f"eval/classification_error/{key}"] = entry["error"]
-    if "classification_second" in metrics:
-        second = metrics["classification_second"]
-        values.update({
-            "eval/second_classification_error": second["error"],
-            "eval/second_classifier_real_error": second["floor"],
-            "eval/second_target_accuracy": second["target_accuracy"],
-            "eval/second_kept_rate": second["kept_rate"],
-        })
     if "classifier_disagreement" in metrics:
         disagreement = metrics["classifier_disagreement"]
         values["eval/classifier_disagreement"] = disagreement["mean"]
